@@ -1,0 +1,50 @@
+package dev.ratelimit.core;
+
+import java.time.Duration;
+
+/**
+ * The outcome of one request against a limiter, with the figures a client needs to behave.
+ *
+ * <p>Times are kept in nanoseconds so that deciding allocates nothing; {@link #retryAfter()} and
+ * {@link #resetAfter()} give them as {@link Duration}s.
+ *
+ * @param allowed          whether the request was admitted (for {@code peek}: whether one permit
+ *                         would be admitted now)
+ * @param remaining        the permits left after this decision, the smallest across the limits
+ * @param limit            the capacity of the limit that binds, the one with the fewest permits left
+ * @param retryAfterNanos  zero when allowed; otherwise the exact time after which the same request
+ *                         would be admitted, if nothing else arrived
+ * @param resetAfterNanos  the time until every limit is full again
+ */
+public record Decision(boolean allowed, long remaining, long limit, long retryAfterNanos, long resetAfterNanos) {
+
+    /**
+     * Validates the figures.
+     *
+     * @throws IllegalArgumentException if a figure is negative, or an admitted decision asks to retry
+     */
+    public Decision {
+        if (remaining < 0) {
+            throw new IllegalArgumentException("remaining must not be negative: " + remaining);
+        }
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive: " + limit);
+        }
+        if (retryAfterNanos < 0 || (allowed && retryAfterNanos != 0)) {
+            throw new IllegalArgumentException("retryAfterNanos must be zero when allowed and not negative: " + retryAfterNanos);
+        }
+        if (resetAfterNanos < 0) {
+            throw new IllegalArgumentException("resetAfterNanos must not be negative: " + resetAfterNanos);
+        }
+    }
+
+    /** Zero when allowed; otherwise the exact time after which the same request would be admitted. */
+    public Duration retryAfter() {
+        return Duration.ofNanos(retryAfterNanos);
+    }
+
+    /** The time until every limit is full again. */
+    public Duration resetAfter() {
+        return Duration.ofNanos(resetAfterNanos);
+    }
+}

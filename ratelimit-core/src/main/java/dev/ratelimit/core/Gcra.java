@@ -1,0 +1,363 @@
+package dev.ratelimit.core;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.math.BigInteger;
+import java.util.List;
+
+/**
+ * The exact arithmetic that the token bucket and the leaky bucket share: the generic cell rate
+ * algorithm, where one number per limit replaces a token count and a refill timestamp.
+ *
+ * <h2>Representation</h2>
+ * A limit of {@code n} permits per {@code P} nanoseconds is first reduced by {@code gcd(n, P)} to
+ * {@code n'/P'}. One permit then takes {@code P'/n'} nanoseconds to refill, which is rarely whole,
+ * so time is counted in units of {@code 1/n'} ns: "scaled" time is {@code t * n'}. The state of a
+ * limit is {@code tat}, the scaled time at which the bucket will be full again (for the leaky
+ * bucket: at which its queue will be empty). At scaled time {@code s} the <em>deficit</em> is
+ * {@code d = max(0, tat - s)}; the bucket holds exactly {@code C - d/P'} tokens (a rational), so
+ * {@code floor} of it is {@code C - ceil(d/P')}, and taking {@code k} permits adds {@code k * P'}
+ * to {@code tat}. All of this is integer arithmetic; nothing is rounded, which is why decisions
+ * agree with Bucket4j's greedy refill, whose fractional "rounding error" is the same rational.
+ *
+ * <h2>Narrow and wide limits</h2>
+ * When {@code span = C * P'} (the deficit of an empty bucket) fits in 61 bits and {@code n'} in
+ * 16 bits, {@code tat} is a {@code long} and scaled times wrap modulo 2<sup>64</sup>: only the
+ * difference {@code tat - s} is ever used, and it is exact while the true difference stays within
+ * ±2<sup>62</sup>. That holds because an idle key expires after at most {@code span/n'} ns, and a
+ * ticker that jumps backwards by less than 2<sup>47</sup> ns (39 hours) only raises the deficit,
+ * which reads as an empty bucket and never as a full one. Other limits (say one permit a year with
+ * a capacity of 10<sup>12</sup>) are "wide": the same formulas in {@link BigInteger}, slower and exact.
+ *
+ * <h2>Concurrency</h2>
+ * A single narrow limit is one {@code long} updated by CAS: each attempt reads {@code tat}, decides
+ * from that value alone, and publishes {@code tat + k*P'} only if {@code tat} is unchanged, so no
+ * two requests can spend the same tokens. A failed CAS means another request made progress, so the
+ * loop is lock-free. Several limits must be updated together (all-or-nothing), so they sit in one
+ * array whose monitor guards them; it is per key, so keys never contend.
+ */
+abstract class Gcra implements Strategy {
+
+    private static final long NARROW_SPAN = 1L << 61;
+    private static final long NARROW_RATE = 1L << 16;
+
+    private final int size;
+    private final long[] capacity;
+    private final long[] rate;      // n'
+    private final long[] cost;      // P': scaled time one permit takes
+    private final long[] span;      // C * P', narrow limits only
+    private final boolean narrow;
+    private final boolean shaper;
+    private final long idleNanos;
+
+    /**
+     * @param shaper true for the leaky bucket: a request goes only when every queue is empty (or,
+     *               when reserving, waits until then); false for the token bucket: a request goes
+     *               whenever the tokens are there
+     */
+    Gcra(List<Limit> limits, boolean shaper) {
+        this.size = limits.size();
+        this.shaper = shaper;
+        this.capacity = new long[size];
+        this.rate = new long[size];
+        this.cost = new long[size];
+        this.span = new long[size];
+        boolean allNarrow = true;
+        long idle = 0;
+        for (int i = 0; i < size; i++) {
+            Limit limit = limits.get(i);
+            long period = limit.periodNanos();
+            long gcd = BigInteger.valueOf(limit.permits()).gcd(BigInteger.valueOf(period)).longValueExact();
+            capacity[i] = limit.capacity();
+            rate[i] = limit.permits() / gcd;
+            cost[i] = period / gcd;
+            long s = Exact.mulSat(capacity[i], cost[i]);
+            span[i] = s;
+            allNarrow &= s <= NARROW_SPAN && rate[i] <= NARROW_RATE;
+            idle = Math.max(idle, Exact.mulDivCeil(capacity[i], cost[i], rate[i]));
+        }
+        this.narrow = allNarrow;
+        this.idleNanos = Exact.capExpiry(Exact.addSat(idle, 1));
+    }
+
+    @Override
+    public final long idleNanos() {
+        return idleNanos;
+    }
+
+    @Override
+    public final Object newState(long now) {
+        if (!narrow) {
+            return new WideLanes(now);
+        }
+        return size == 1 ? new Cell(now * rate[0]) : new NarrowLanes(now);
+    }
+
+    @Override
+    public final Decision tryAcquire(Object state, long now, long permits) {
+        if (state instanceof Cell cell) {
+            return tryCell(cell, now, permits);
+        }
+        return ((Lanes) state).evaluate(now, permits, 0, true);
+    }
+
+    @Override
+    public final Decision peek(Object state, long now) {
+        if (state instanceof Cell cell) {
+            long d = cell.tat - now * rate[0];
+            return denial(Math.max(d, 0), 1, true);
+        }
+        return ((Lanes) state).evaluate(now, 1, 0, false);
+    }
+
+    /** Reserves a slot up to {@code maxWaitNanos} away; only the leaky bucket queues. */
+    final Reservation reserveSlot(Object state, long now, long permits, long maxWaitNanos) {
+        if (state instanceof Cell cell) {
+            return reserveCell(cell, now, permits, maxWaitNanos);
+        }
+        Lanes lanes = (Lanes) state;
+        synchronized (lanes) {
+            long wait = lanes.waitNanos(now);
+            Decision decision = lanes.evaluate(now, permits, maxWaitNanos, true);
+            return new Reservation(decision.allowed() ? wait : 0, decision);
+        }
+    }
+
+    // ---- one narrow limit: a single word updated by CAS ----
+
+    private Decision tryCell(Cell cell, long now, long permits) {
+        long scaledNow = now * rate[0];
+        long take = permits * cost[0];
+        for (;;) {
+            long tat = cell.tat;
+            long d = tat - scaledNow;
+            if (d < 0) {
+                d = 0;
+            }
+            if (shaper ? d != 0 : d > span[0] - take) {
+                return denial(d, permits, false);
+            }
+            long next = scaledNow + d + take;
+            if (cell.compareAndSet(tat, next)) {
+                long after = d + take;
+                return new Decision(true, capacity[0] - Exact.ceilDiv(after, cost[0]), capacity[0], 0,
+                        Exact.ceilDiv(after, rate[0]));
+            }
+        }
+    }
+
+    private Reservation reserveCell(Cell cell, long now, long permits, long maxWaitNanos) {
+        long scaledNow = now * rate[0];
+        long take = permits * cost[0];
+        for (;;) {
+            long tat = cell.tat;
+            long d = Math.max(tat - scaledNow, 0);
+            long wait = Exact.ceilDiv(d, rate[0]);
+            if (wait > maxWaitNanos || d > span[0] - take) {
+                return new Reservation(0, denial(d, permits, false));
+            }
+            if (cell.compareAndSet(tat, scaledNow + d + take)) {
+                long after = d + take;
+                return new Reservation(wait, new Decision(true, capacity[0] - Exact.ceilDiv(after, cost[0]),
+                        capacity[0], 0, Exact.ceilDiv(after, rate[0])));
+            }
+        }
+    }
+
+    /** The figures of a single narrow limit with deficit {@code d} that does not take {@code permits}. */
+    private Decision denial(long d, long permits, boolean peek) {
+        long available = d >= span[0] ? 0 : capacity[0] - Exact.ceilDiv(d, cost[0]);
+        long drain = Exact.ceilDiv(d, rate[0]);
+        long excess = d - (span[0] - permits * cost[0]);
+        long retry = shaper ? drain : (excess <= 0 ? 0 : Exact.ceilDiv(excess, rate[0]));
+        boolean allowed = peek && retry == 0;
+        return new Decision(allowed, available, capacity[0], allowed ? 0 : retry, drain);
+    }
+
+    /** A single narrow limit's {@code tat}. */
+    static final class Cell {
+        private static final VarHandle TAT;
+
+        static {
+            try {
+                TAT = MethodHandles.lookup().findVarHandle(Cell.class, "tat", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        volatile long tat;
+
+        Cell(long tat) {
+            this.tat = tat;
+        }
+
+        boolean compareAndSet(long expected, long next) {
+            return TAT.compareAndSet(this, expected, next);
+        }
+    }
+
+    // ---- several limits, or wide ones: all-or-nothing under the key's monitor ----
+
+    /**
+     * Several limits of one key. Subclasses hold the {@code tat}s; every method must be called
+     * while holding this object's monitor, which {@link #evaluate} takes.
+     */
+    abstract class Lanes {
+
+        /** Whole tokens limit {@code i} holds at {@code now}. */
+        abstract long available(int i, long now);
+
+        /** Whether limit {@code i} can take {@code permits} once its deficit is at least {@code waitNanos} worth. */
+        abstract boolean fits(int i, long now, long waitNanos, long permits);
+
+        /** Nanoseconds until limit {@code i} holds {@code permits} tokens. */
+        abstract long shortfallNanos(int i, long now, long permits);
+
+        /** Nanoseconds until limit {@code i} is full (its queue empty). */
+        abstract long drainNanos(int i, long now);
+
+        /** Takes {@code permits} from limit {@code i}, starting no earlier than {@code now + waitNanos}. */
+        abstract void take(int i, long now, long waitNanos, long permits);
+
+        final long waitNanos(long now) {
+            long wait = 0;
+            if (shaper) {
+                for (int i = 0; i < size; i++) {
+                    wait = Math.max(wait, drainNanos(i, now));
+                }
+            }
+            return wait;
+        }
+
+        final synchronized Decision evaluate(long now, long permits, long maxWaitNanos, boolean consume) {
+            long wait = waitNanos(now);
+            boolean ok = wait <= maxWaitNanos;
+            long retry = shaper ? wait : 0;
+            for (int i = 0; i < size; i++) {
+                if (!fits(i, now, ok ? wait : 0, permits)) {
+                    ok = false;
+                    if (!shaper) {
+                        retry = Math.max(retry, shortfallNanos(i, now, permits));
+                    }
+                }
+            }
+            if (ok && consume) {
+                for (int i = 0; i < size; i++) {
+                    take(i, now, wait, permits);
+                }
+            }
+            long remaining = Long.MAX_VALUE;
+            long binding = capacity[0];
+            long reset = 0;
+            for (int i = 0; i < size; i++) {
+                long available = available(i, now);
+                if (available < remaining) {
+                    remaining = available;
+                    binding = capacity[i];
+                }
+                reset = Math.max(reset, drainNanos(i, now));
+            }
+            return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
+        }
+    }
+
+    final class NarrowLanes extends Lanes {
+        private final long[] tat = new long[size];
+
+        NarrowLanes(long now) {
+            for (int i = 0; i < size; i++) {
+                tat[i] = now * rate[i];
+            }
+        }
+
+        private long deficit(int i, long now) {
+            return Math.max(tat[i] - now * rate[i], 0);
+        }
+
+        @Override
+        long available(int i, long now) {
+            long d = deficit(i, now);
+            return d >= span[i] ? 0 : capacity[i] - Exact.ceilDiv(d, cost[i]);
+        }
+
+        @Override
+        boolean fits(int i, long now, long waitNanos, long permits) {
+            long d = Math.max(deficit(i, now), Exact.mulSat(waitNanos, rate[i]));
+            return d <= span[i] - permits * cost[i];
+        }
+
+        @Override
+        long shortfallNanos(int i, long now, long permits) {
+            long excess = deficit(i, now) - (span[i] - permits * cost[i]);
+            return excess <= 0 ? 0 : Exact.ceilDiv(excess, rate[i]);
+        }
+
+        @Override
+        long drainNanos(int i, long now) {
+            return Exact.ceilDiv(deficit(i, now), rate[i]);
+        }
+
+        @Override
+        void take(int i, long now, long waitNanos, long permits) {
+            // fits() held for this wait, so the deficit is at most span and nothing saturates here
+            long d = Math.max(deficit(i, now), Exact.mulSat(waitNanos, rate[i]));
+            tat[i] = now * rate[i] + d + permits * cost[i];
+        }
+    }
+
+    final class WideLanes extends Lanes {
+        private final BigInteger[] tat = new BigInteger[size];
+
+        WideLanes(long now) {
+            for (int i = 0; i < size; i++) {
+                tat[i] = scaled(i, now, 0);
+            }
+        }
+
+        private BigInteger scaled(int i, long now, long waitNanos) {
+            return BigInteger.valueOf(now).add(BigInteger.valueOf(waitNanos)).multiply(BigInteger.valueOf(rate[i]));
+        }
+
+        private BigInteger deficit(int i, long now) {
+            return tat[i].subtract(scaled(i, now, 0)).max(BigInteger.ZERO);
+        }
+
+        private BigInteger room(int i, long permits) {
+            return BigInteger.valueOf(capacity[i] - permits).multiply(BigInteger.valueOf(cost[i]));
+        }
+
+        private static long ceilDiv(BigInteger a, long b) {
+            BigInteger[] qr = a.divideAndRemainder(BigInteger.valueOf(b));
+            return Exact.saturate(qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE));
+        }
+
+        @Override
+        long available(int i, long now) {
+            return Math.max(capacity[i] - ceilDiv(deficit(i, now), cost[i]), 0);
+        }
+
+        @Override
+        boolean fits(int i, long now, long waitNanos, long permits) {
+            BigInteger d = deficit(i, now).max(BigInteger.valueOf(waitNanos).multiply(BigInteger.valueOf(rate[i])));
+            return d.compareTo(room(i, permits)) <= 0;
+        }
+
+        @Override
+        long shortfallNanos(int i, long now, long permits) {
+            BigInteger excess = deficit(i, now).subtract(room(i, permits));
+            return excess.signum() <= 0 ? 0 : ceilDiv(excess, rate[i]);
+        }
+
+        @Override
+        long drainNanos(int i, long now) {
+            return ceilDiv(deficit(i, now), rate[i]);
+        }
+
+        @Override
+        void take(int i, long now, long waitNanos, long permits) {
+            BigInteger start = tat[i].max(scaled(i, now, waitNanos));
+            tat[i] = start.add(BigInteger.valueOf(permits).multiply(BigInteger.valueOf(cost[i])));
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.ratelimit.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The in-memory {@link RateLimiter}: per-key state in a Caffeine cache, decisions by a {@link Strategy}.
+ *
+ * <p>The cache is bounded by {@code maxKeys} and expires a key once it has been idle for
+ * {@link Strategy#idleNanos()}, by which time its state equals a fresh one; so an idle client costs
+ * nothing and dropping it never changes a decision. Caffeine reads the same ticker, and each
+ * request reads the time <em>before</em> looking its key up: the lookup then refreshes the key's
+ * access time to no earlier than the time the decision uses, so a key cannot expire while a
+ * decision made from it is still inside its idle window.
+ */
+final class MemoryRateLimiter implements RateLimiter {
+
+    private final Policy policy;
+    private final Strategy strategy;
+    private final Ticker ticker;
+    private final Sleeper sleeper;
+    private final Cache<String, Object> states;
+    private final long smallestCapacity;
+
+    MemoryRateLimiter(Policy policy, Ticker ticker, Sleeper sleeper, long maxKeys) {
+        this.policy = policy;
+        this.ticker = ticker;
+        this.sleeper = sleeper;
+        this.strategy = switch (policy.algorithm()) {
+            case TOKEN_BUCKET -> new TokenBucket(policy);
+            case FIXED_WINDOW -> new FixedWindow(policy);
+            case SLIDING_WINDOW_LOG -> new SlidingWindowLog(policy);
+            case SLIDING_WINDOW_COUNTER -> new SlidingWindowCounter(policy);
+            case LEAKY_BUCKET -> new LeakyBucket(policy);
+        };
+        this.smallestCapacity = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
+        this.states = Caffeine.newBuilder()
+                .maximumSize(maxKeys)
+                .expireAfterAccess(strategy.idleNanos(), TimeUnit.NANOSECONDS)
+                .ticker(ticker::read)
+                .build();
+    }
+
+    @Override
+    public Decision tryAcquire(String key, long permits) {
+        check(key, permits);
+        long now = ticker.read();
+        return strategy.tryAcquire(stateOf(key, now), now, permits);
+    }
+
+    @Override
+    public Decision peek(String key) {
+        Policy.checkKey(key);
+        long now = ticker.read();
+        // Quietly: a peek must not keep an idle key alive, or its state could outlive its idle window.
+        Object state = states.policy().getIfPresentQuietly(key);
+        return strategy.peek(state != null ? state : strategy.newState(now), now);
+    }
+
+    @Override
+    public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
+        check(key, permits);
+        Objects.requireNonNull(maxWait, "maxWait");
+        if (maxWait.isNegative()) {
+            throw new IllegalArgumentException("maxWait must not be negative: " + maxWait);
+        }
+        long budget = saturatedNanos(maxWait);
+        long start = ticker.read();
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            long now = ticker.read();
+            long left = Math.max(0, budget - Math.max(0, now - start));
+            Object state = stateOf(key, now);
+            Strategy.Reservation reservation = strategy.reserve(state, now, permits, left);
+            if (reservation != null) {
+                if (reservation.decision().allowed()) {
+                    sleeper.sleep(reservation.waitNanos());
+                }
+                return reservation.decision();
+            }
+            Decision decision = strategy.tryAcquire(state, now, permits);
+            if (decision.allowed() || decision.retryAfterNanos() > left) {
+                return decision;
+            }
+            sleeper.sleep(decision.retryAfterNanos());
+        }
+    }
+
+    @Override
+    public void reset(String key) {
+        Policy.checkKey(key);
+        states.invalidate(key);
+    }
+
+    @Override
+    public Policy policy() {
+        return policy;
+    }
+
+    /** The number of keys tracked now; for tests and metrics, approximate under concurrency. */
+    long trackedKeys() {
+        states.cleanUp();
+        return states.estimatedSize();
+    }
+
+    private Object stateOf(String key, long now) {
+        Object state = states.getIfPresent(key);
+        if (state == null) {
+            state = states.asMap().computeIfAbsent(key, k -> strategy.newState(now));
+        }
+        return state;
+    }
+
+    /** The fast path checks only what it must; the policy builds the message when it fails. */
+    private void check(String key, long permits) {
+        if (key == null || permits <= 0 || permits > smallestCapacity || key.isBlank()) {
+            policy.check(key, permits);
+        }
+    }
+
+    private static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.ratelimit.core;
+
+import java.util.List;
+
+/**
+ * {@link Algorithm#SLIDING_WINDOW_LOG}: exactly at most {@code capacity} permits in any interval of
+ * {@code period}, because every admitted request is remembered until it leaves the window.
+ *
+ * <p>A request admitted at {@code t} counts against every request before {@code t + period}. The
+ * price is memory: each key keeps one entry (time, permits) per admitted request still in the
+ * window, so O(capacity) per key and limit in the worst case. The log starts small and grows by
+ * doubling; {@link Policy} refuses capacities above {@link Policy#MAX_LOG_CAPACITY}.
+ *
+ * <p>State per key: one {@link Log} per limit in an array whose monitor guards them all. A ticker
+ * that jumps backwards keeps entries from the "future" in the window, so it never creates permits.
+ */
+final class SlidingWindowLog implements Strategy {
+
+    private final int size;
+    private final long[] capacity;
+    private final long[] period;
+    private final long idleNanos;
+
+    SlidingWindowLog(Policy policy) {
+        List<Limit> limits = policy.limits();
+        size = limits.size();
+        capacity = new long[size];
+        period = new long[size];
+        long idle = 0;
+        for (int i = 0; i < size; i++) {
+            capacity[i] = limits.get(i).capacity();
+            period[i] = limits.get(i).periodNanos();
+            idle = Math.max(idle, period[i]);
+        }
+        idleNanos = idle;
+    }
+
+    @Override
+    public Object newState(long now) {
+        Log[] logs = new Log[size];
+        for (int i = 0; i < size; i++) {
+            logs[i] = new Log();
+        }
+        return logs;
+    }
+
+    @Override
+    public Decision tryAcquire(Object state, long now, long permits) {
+        return decide((Log[]) state, now, permits, true);
+    }
+
+    @Override
+    public Decision peek(Object state, long now) {
+        return decide((Log[]) state, now, 1, false);
+    }
+
+    @Override
+    public long idleNanos() {
+        return idleNanos;
+    }
+
+    private Decision decide(Log[] logs, long now, long permits, boolean consume) {
+        synchronized (logs) {
+            boolean ok = true;
+            long retry = 0;
+            for (int i = 0; i < size; i++) {
+                Log log = logs[i];
+                log.expire(now, period[i]);
+                long excess = log.used + permits - capacity[i];
+                if (excess > 0) {
+                    ok = false;
+                    retry = Math.max(retry, log.timeToFree(excess, now, period[i]));
+                }
+            }
+            if (ok && consume) {
+                for (Log log : logs) {
+                    log.append(now, permits);
+                }
+            }
+            long remaining = Long.MAX_VALUE;
+            long binding = capacity[0];
+            long reset = 0;
+            for (int i = 0; i < size; i++) {
+                Log log = logs[i];
+                if (capacity[i] - log.used < remaining) {
+                    remaining = capacity[i] - log.used;
+                    binding = capacity[i];
+                }
+                if (log.size > 0) {
+                    reset = Math.max(reset, log.time(log.size - 1) + period[i] - now);
+                }
+            }
+            return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
+        }
+    }
+
+    /** A ring of (time, permits) entries, oldest first, and the sum of their permits. */
+    static final class Log {
+        private long[] entries = new long[8];
+        private int head;
+        int size;
+        long used;
+
+        long time(int index) {
+            return entries[slot(index)];
+        }
+
+        private long permits(int index) {
+            return entries[slot(index) + 1];
+        }
+
+        private int slot(int index) {
+            return (2 * (head + index)) & (entries.length - 1);
+        }
+
+        /** Drops the entries that have left the window {@code (now - period, now]}. */
+        void expire(long now, long period) {
+            while (size > 0 && now - time(0) >= period) {
+                used -= permits(0);
+                head = (head + 1) & (entries.length / 2 - 1);
+                size--;
+            }
+        }
+
+        /** Nanoseconds until the oldest entries holding at least {@code excess} permits have left. */
+        long timeToFree(long excess, long now, long period) {
+            long freed = 0;
+            for (int index = 0; index < size; index++) {
+                freed += permits(index);
+                if (freed >= excess) {
+                    return time(index) + period - now;
+                }
+            }
+            throw new IllegalStateException("excess " + excess + " exceeds the log's " + used + " permits");
+        }
+
+        void append(long now, long permits) {
+            used += permits;
+            if (size > 0 && time(size - 1) == now) {
+                entries[slot(size - 1) + 1] += permits;
+                return;
+            }
+            if (2 * size == entries.length) {
+                grow();
+            }
+            int slot = slot(size);
+            entries[slot] = now;
+            entries[slot + 1] = permits;
+            size++;
+        }
+
+        private void grow() {
+            long[] bigger = new long[entries.length * 2];
+            for (int index = 0; index < size; index++) {
+                bigger[2 * index] = time(index);
+                bigger[2 * index + 1] = permits(index);
+            }
+            entries = bigger;
+            head = 0;
+        }
+    }
+}
