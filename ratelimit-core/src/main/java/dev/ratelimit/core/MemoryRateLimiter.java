@@ -87,7 +87,8 @@ final class MemoryRateLimiter implements RateLimiter {
             if (decision.allowed() || decision.retryAfterNanos() > left) {
                 return decision;
             }
-            sleeper.sleep(decision.retryAfterNanos());
+            // At least a nanosecond, so that the loop always moves time on and ends by maxWait.
+            sleeper.sleep(Math.max(1, decision.retryAfterNanos()));
         }
     }
 
