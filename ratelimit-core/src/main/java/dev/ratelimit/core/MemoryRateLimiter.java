@@ -15,8 +15,16 @@ import java.util.concurrent.TimeUnit;
  * request reads the time <em>before</em> looking its key up: the lookup then refreshes the key's
  * access time to no earlier than the time the decision uses, so a key cannot expire while a
  * decision made from it is still inside its idle window.
+ *
+ * <p>Caffeine skips refreshing an access time that is less than a second old when the expiry is
+ * longer than a second, to spare writes; so a key's recorded access may lag by up to
+ * {@link #ACCESS_TOLERANCE_NANOS}, and the expiry adds that much. Without it a refilling bucket
+ * could expire early and come back full: the differential test against Bucket4j caught exactly that.
  */
 final class MemoryRateLimiter implements RateLimiter {
+
+    /** Caffeine's {@code EXPIRE_TOLERANCE}: how stale a recorded access time may be. */
+    static final long ACCESS_TOLERANCE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final Policy policy;
     private final Strategy strategy;
@@ -39,7 +47,8 @@ final class MemoryRateLimiter implements RateLimiter {
         this.smallestCapacity = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
         this.states = Caffeine.newBuilder()
                 .maximumSize(maxKeys)
-                .expireAfterAccess(strategy.idleNanos(), TimeUnit.NANOSECONDS)
+                .expireAfterAccess(Exact.capExpiry(Exact.addSat(strategy.idleNanos(), ACCESS_TOLERANCE_NANOS)),
+                        TimeUnit.NANOSECONDS)
                 .ticker(ticker::read)
                 .build();
     }
