@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import dev.ratelimit.core.AbstractRateLimiter.Reservation;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.math.BigInteger;
