@@ -1,0 +1,41 @@
+package dev.ratelimit.spring;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.util.function.BiConsumer;
+import org.springframework.util.ClassUtils;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.RequestContextHolder;
+import org.springframework.web.context.request.ServletRequestAttributes;
+
+/**
+ * The servlet request a {@code @RateLimited} call happens in. Only touched when {@link #AVAILABLE},
+ * so that applications without Spring MVC never load the servlet classes.
+ */
+final class CurrentRequest {
+
+    static final boolean AVAILABLE = ClassUtils.isPresent("jakarta.servlet.http.HttpServletRequest", null)
+            && ClassUtils.isPresent("org.springframework.web.context.request.RequestContextHolder", null);
+
+    private CurrentRequest() {
+    }
+
+    static HttpServletRequest get() {
+        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
+        return attributes instanceof ServletRequestAttributes servlet ? servlet.getRequest() : null;
+    }
+
+    /** Adds {@code result} to the request's, and rewrites the headers if the response is still open. */
+    static RateLimitResult accumulate(HttpServletRequest request, RateLimitResult result,
+            BiConsumer<HttpServletResponse, RateLimitResult> headers) {
+        Object earlier = request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE);
+        RateLimitResult all = earlier instanceof RateLimitResult r ? r.and(result) : result;
+        request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, all);
+        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
+        HttpServletResponse response = attributes instanceof ServletRequestAttributes servlet ? servlet.getResponse() : null;
+        if (response != null && !response.isCommitted() && all.allowed()) {
+            headers.accept(response, all);
+        }
+        return all;
+    }
+}
