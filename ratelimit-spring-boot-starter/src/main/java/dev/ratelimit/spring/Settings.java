@@ -138,6 +138,9 @@ final class Settings {
         } catch (ArithmeticException e) {
             return duration.toString();
         }
+        if (nanos == 0) {
+            return "0s";
+        }
         long[] sizes = {86_400_000_000_000L, 3_600_000_000_000L, 60_000_000_000L, 1_000_000_000L, 1_000_000L, 1_000L, 1L};
         String[] units = {"d", "h", "m", "s", "ms", "us", "ns"};
         for (int i = 0; i < sizes.length; i++) {
