@@ -89,8 +89,7 @@ public final class RateLimitResponses {
                 + ",\"detail\":" + json(detail) + ",\"instance\":" + json(request.getRequestURI()) + extra + "}";
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         response.setStatus(status);
-        response.setContentType("application/problem+json");
-        response.setCharacterEncoding(StandardCharsets.UTF_8.name());
+        response.setContentType("application/problem+json"); // JSON is UTF-8 by definition (RFC 8259)
         response.setContentLength(bytes.length);
         response.getOutputStream().write(bytes);
         response.flushBuffer();
