@@ -9,13 +9,16 @@ import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
 
 /**
- * The servlet request a {@code @RateLimited} call happens in. Only touched when {@link #AVAILABLE},
- * so that applications without Spring MVC never load the servlet classes.
+ * The servlet request a {@code @RateLimited} call happens in. Only touched when {@link #available}
+ * says so, so that applications without Spring MVC never load the servlet classes.
  */
 final class CurrentRequest {
 
-    static final boolean AVAILABLE = ClassUtils.isPresent("jakarta.servlet.http.HttpServletRequest", null)
-            && ClassUtils.isPresent("org.springframework.web.context.request.RequestContextHolder", null);
+    /** Whether servlet requests can exist for an application loading classes with {@code classLoader}. */
+    static boolean available(ClassLoader classLoader) {
+        return ClassUtils.isPresent("jakarta.servlet.http.HttpServletRequest", classLoader)
+                && ClassUtils.isPresent("org.springframework.web.context.request.RequestContextHolder", classLoader);
+    }
 
     private CurrentRequest() {
     }

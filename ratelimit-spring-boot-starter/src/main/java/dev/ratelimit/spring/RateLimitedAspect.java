@@ -80,7 +80,7 @@ public final class RateLimitedAspect implements SmartInitializingSingleton {
             ConfigurableListableBeanFactory beanFactory) {
         this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
         this.algorithm = properties.getAlgorithm();
-        this.web = web != null && CurrentRequest.AVAILABLE ? web : null;
+        this.web = web != null && CurrentRequest.available(beanFactory.getBeanClassLoader()) ? web : null;
         this.beanFactory = beanFactory;
     }
 
