@@ -18,6 +18,8 @@ import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
+import org.springframework.boot.web.servlet.AbstractFilterRegistrationBean;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.MediaType;
@@ -29,9 +31,12 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
 import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
 
 /**
  * The filter and {@code @RateLimited} controllers end to end, behind Spring Security, with time
@@ -64,6 +69,17 @@ class RateLimitFilterTests {
 
     @Autowired
     private ManualTicker ticker;
+
+    @Autowired
+    private ApplicationContext context;
+
+    @Test
+    void filterRunsJustAfterSpringSecuritysChainByDefault() {
+        int security = context.getBean("securityFilterChainRegistration", AbstractFilterRegistrationBean.class).getOrder();
+        int limiter = context.getBean("rateLimitFilterRegistration", AbstractFilterRegistrationBean.class).getOrder();
+        assertThat(security).isEqualTo(-100);
+        assertThat(limiter).isEqualTo(-90);
+    }
 
     @Test
     void freeTierGetsExactHeadersThenA429ProblemThenRefills() throws Exception {
@@ -244,7 +260,7 @@ class RateLimitFilterTests {
 
     @SpringBootConfiguration
     @EnableAutoConfiguration
-    @Import(Endpoints.class)
+    @Import({Endpoints.class, CatchAll.class})
     static class App {
 
         /** Replaces the auto-configured system ticker, so time moves only when a test says so. */
@@ -265,6 +281,16 @@ class RateLimitFilterTests {
         InMemoryUserDetailsManager users() {
             return new InMemoryUserDetailsManager(User.withUsername("alice").password("{noop}pw").build(),
                     User.withUsername("bob").password("{noop}pw").build());
+        }
+    }
+
+    /** A catch-all handler must not turn a {@code @RateLimited} denial into a 500. */
+    @RestControllerAdvice
+    static class CatchAll {
+
+        @ExceptionHandler(RuntimeException.class)
+        ResponseEntity<String> failed(RuntimeException e) {
+            return ResponseEntity.internalServerError().body("failed");
         }
     }
 
