@@ -31,8 +31,7 @@ final class CurrentRequest {
     /** Adds {@code result} to the request's, and rewrites the headers if the response is still open. */
     static RateLimitResult accumulate(HttpServletRequest request, RateLimitResult result,
             BiConsumer<HttpServletResponse, RateLimitResult> headers) {
-        Object earlier = request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE);
-        RateLimitResult all = earlier instanceof RateLimitResult r ? r.and(result) : result;
+        RateLimitResult all = result.after(request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE));
         request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, all);
         RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
         HttpServletResponse response = attributes instanceof ServletRequestAttributes servlet ? servlet.getResponse() : null;

@@ -115,10 +115,6 @@ public final class RateLimitEnforcer {
         return rules.containsKey(rule);
     }
 
-    Map<String, List<Limit>> tierLimits() {
-        return tiers;
-    }
-
     /** The tiers a rule may apply, for checking a cost against their capacities. */
     Map<String, List<Limit>> tiersOf(String rule) {
         RuleDefinition definition = definition(rule);

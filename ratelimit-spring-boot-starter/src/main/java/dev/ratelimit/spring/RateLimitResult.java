@@ -15,9 +15,6 @@ public record RateLimitResult(List<RuleDecision> decisions) {
     /** Request attribute under which the filter and {@link RateLimited} methods gather a request's result. */
     public static final String REQUEST_ATTRIBUTE = RateLimitResult.class.getName();
 
-    /** A result with no decisions. */
-    public static final RateLimitResult NONE = new RateLimitResult(List.of());
-
     /** Copies the list. */
     public RateLimitResult {
         decisions = List.copyOf(decisions);
@@ -40,6 +37,14 @@ public record RateLimitResult(List<RuleDecision> decisions) {
     public Optional<RuleDecision> binding() {
         return denial().or(() -> decisions.stream()
                 .min((a, b) -> Long.compare(a.decision().remaining(), b.decision().remaining())));
+    }
+
+    /**
+     * The result a request has gathered once this one is added: {@code earlier}, the value of
+     * {@link #REQUEST_ATTRIBUTE} (null if none), followed by this.
+     */
+    public RateLimitResult after(Object earlier) {
+        return earlier instanceof RateLimitResult r ? r.and(this) : this;
     }
 
     /** This result followed by {@code later}'s decisions. */

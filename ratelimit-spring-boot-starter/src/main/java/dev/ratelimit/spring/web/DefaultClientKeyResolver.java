@@ -32,8 +32,8 @@ public final class DefaultClientKeyResolver implements ClientKeyResolver {
 
     @Override
     public String resolve(HttpServletRequest request) {
-        String apiKey = request.getHeader(apiKeyHeader);
-        if (apiKey != null && !apiKey.isBlank() && tiers.resolve(request) != null) {
+        String apiKey = knownApiKey(request, apiKeyHeader, tiers);
+        if (apiKey != null) {
             return "key:" + apiKey;
         }
         Principal principal = request.getUserPrincipal();
@@ -41,5 +41,11 @@ public final class DefaultClientKeyResolver implements ClientKeyResolver {
             return "user:" + principal.getName();
         }
         return "ip:" + ips.resolve(request);
+    }
+
+    /** The request's API key if the tier resolver recognises its client, else null. */
+    static String knownApiKey(HttpServletRequest request, String header, TierResolver tiers) {
+        String key = request.getHeader(header);
+        return key != null && !key.isBlank() && tiers.resolve(request) != null ? key : null;
     }
 }

@@ -41,10 +41,7 @@ interface KeyStrategy {
             case "ip":
                 return ip;
             case "api-key":
-                return request -> {
-                    String key = request.getHeader(apiKeyHeader);
-                    return key != null && !key.isBlank() && tiers.resolve(request) != null ? "key:" + key : ip.key(request);
-                };
+                return request -> orIp(DefaultClientKeyResolver.knownApiKey(request, apiKeyHeader, tiers), "key:", ip, request);
             case "principal":
                 return request -> {
                     Principal principal = request.getUserPrincipal();

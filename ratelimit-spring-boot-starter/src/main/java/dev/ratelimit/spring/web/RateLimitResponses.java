@@ -40,8 +40,7 @@ public final class RateLimitResponses {
 
     /** Records {@code result} after whatever the request gathered before, and returns the whole. */
     public static RateLimitResult accumulate(HttpServletRequest request, RateLimitResult result) {
-        Object earlier = request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE);
-        RateLimitResult all = earlier instanceof RateLimitResult r ? r.and(result) : result;
+        RateLimitResult all = result.after(request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE));
         request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, all);
         return all;
     }
