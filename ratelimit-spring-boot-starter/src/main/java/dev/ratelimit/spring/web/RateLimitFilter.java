@@ -128,11 +128,14 @@ public final class RateLimitFilter extends OncePerRequestFilter {
         return List.copyOf(compiled);
     }
 
-    /** A compiled rule: empty paths or methods cover all. */
+    /**
+     * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
+     * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
+     */
     private record WebRule(String name, List<PathPattern> paths, Set<String> methods, KeyStrategy key, long cost) {
 
         boolean matches(String method, PathContainer path) {
-            if (!methods.isEmpty() && !methods.contains(method)) {
+            if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
                 return false;
             }
             if (paths.isEmpty()) {

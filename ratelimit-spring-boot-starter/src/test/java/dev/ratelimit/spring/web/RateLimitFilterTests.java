@@ -10,6 +10,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 
 import dev.ratelimit.spring.ManualTicker;
 import dev.ratelimit.spring.RateLimited;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -171,6 +172,14 @@ class RateLimitFilterTests {
         call(post("/export"), "192.0.2.7").andExpect(status().isTooManyRequests())
                 .andExpect(header().string("Retry-After", "20"));
         call(get("/export"), "192.0.2.7").andExpect(status().isOk()).andExpect(header().doesNotExist("RateLimit"));
+    }
+
+    @Test
+    void encodedPathsCannotSlipPastARule() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            call(get(URI.create("/%61pi/items")), "192.0.2.12").andExpect(status().isOk());
+        }
+        call(get("/api/items"), "192.0.2.12").andExpect(status().isTooManyRequests());
     }
 
     @Test

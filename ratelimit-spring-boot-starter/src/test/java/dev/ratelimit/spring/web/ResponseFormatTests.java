@@ -2,6 +2,8 @@ package dev.ratelimit.spring.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.head;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
@@ -28,7 +30,8 @@ import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
 import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
-import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
@@ -106,6 +109,17 @@ class ResponseFormatTests {
     }
 
     @Test
+    void aGetRuleAlsoCountsHeadWhichSpringMvcServesWithTheGetHandler() {
+        runner.withPropertyValues("ratelimit.rules[0].methods=GET").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, head("/x")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "1"));
+            call(mvc, head("/x")).andExpect(status().isOk());
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests());
+            call(mvc, post("/x")).andExpect(status().isOk()).andExpect(header().doesNotExist("RateLimit"));
+        });
+    }
+
+    @Test
     void unknownApiKeyCanBeRejectedWith401() {
         runner.withPropertyValues("ratelimit.unknown-api-key=reject").run(context -> {
             MockMvc mvc = mvc(context);
@@ -177,7 +191,7 @@ class ResponseFormatTests {
     @RestController
     static class Endpoint {
 
-        @GetMapping("/x")
+        @RequestMapping(path = "/x", method = {RequestMethod.GET, RequestMethod.POST})
         String x() {
             return "ok";
         }
