@@ -93,9 +93,20 @@ public final class RateLimitedAspect implements SmartInitializingSingleton {
                 continue;
             }
             Class<?> userClass = ClassUtils.getUserClass(type);
+            ReflectionUtils.doWithMethods(userClass, method -> checkProxyable(method, userClass),
+                    method -> !method.isBridge() && method.isAnnotationPresent(RateLimited.class));
             ReflectionUtils.doWithMethods(userClass, method -> limit(method, userClass),
                     method -> Modifier.isPublic(method.getModifiers()) && !method.isBridge()
                             && method.getDeclaringClass() != Object.class && annotation(method, userClass) != null);
+        }
+    }
+
+    /** A proxy cannot intercept a private, static or final method, so the annotation would do nothing. */
+    private static void checkProxyable(Method method, Class<?> targetClass) {
+        int modifiers = method.getModifiers();
+        if (!Modifier.isPublic(modifiers) || Modifier.isStatic(modifiers) || Modifier.isFinal(modifiers)) {
+            throw new IllegalStateException("@RateLimited on " + targetClass.getSimpleName() + "." + method.getName()
+                    + " would never apply: it must be on a public, non-static, non-final method");
         }
     }
 

@@ -90,6 +90,20 @@ class ConfigurationValidationTests {
                         "@RateLimited(key = \"#id +\") on BadKeyService.call is not a valid SpEL expression"));
     }
 
+    @Test
+    void annotationOnAMethodNoProxyCanInterceptStopsStartup() {
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(PackagePrivateService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited on PackagePrivateService.call would never apply: it must be on a public,"
+                                + " non-static, non-final method"));
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(FinalMethodService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited on FinalMethodService.call would never apply: it must be on a public,"
+                                + " non-static, non-final method"));
+    }
+
     /** A valid configuration with one property replaced. */
     private static String[] validWith(String property, String value) {
         List<String> properties = new ArrayList<>(List.of(FREE + ".limit=10", FREE + ".period=1m",
@@ -124,6 +138,18 @@ class ConfigurationValidationTests {
     static class BadPeriodService {
         @RateLimited(limit = 5, period = "-1s")
         public void call() {
+        }
+    }
+
+    static class PackagePrivateService {
+        @RateLimited(limit = 5, period = "1s")
+        void call() {
+        }
+    }
+
+    static class FinalMethodService {
+        @RateLimited(limit = 5, period = "1s")
+        public final void call() {
         }
     }
 
