@@ -42,7 +42,13 @@ class QuickStartTests {
 
     @Test
     void freeClientsGetTenAMinute() throws Exception {
-        for (int i = 9; i >= 0; i--) {
+        mvc.perform(get("/api/hello").with(from("192.0.2.1"))).andExpect(status().isOk())
+                .andExpect(header().string("RateLimit-Policy", "\"free\";q=10;w=60"))
+                .andExpect(header().string("RateLimit", "\"free\";r=9;t=6"))
+                .andExpect(header().string("X-RateLimit-Limit", "10"))
+                .andExpect(header().string("X-RateLimit-Remaining", "9"))
+                .andExpect(header().string("X-RateLimit-Reset", "6"));
+        for (int i = 8; i >= 0; i--) {
             mvc.perform(get("/api/hello").with(from("192.0.2.1"))).andExpect(status().isOk())
                     .andExpect(header().string("X-RateLimit-Remaining", Integer.toString(i)));
         }

@@ -53,6 +53,7 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
     "ratelimit.tiers.premium.limits[0].limit=10", "ratelimit.tiers.premium.limits[0].period=1s",
     "ratelimit.tiers.premium.limits[0].capacity=20",
     "ratelimit.api-keys.good-key=premium", "ratelimit.api-keys.other-key=premium",
+    "ratelimit.api-keys.third-key=premium",
     "ratelimit.trusted-proxies=10.9.0.0/16",
     "ratelimit.exclude-paths=/api/health",
     "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**", "ratelimit.rules[0].key=api-key",
@@ -211,6 +212,16 @@ class RateLimitFilterTests {
     }
 
     @Test
+    void annotationWithoutAttributesAppliesTheCallersOwnTier() throws Exception {
+        call(get("/tiered").header("X-API-Key", "third-key"), "192.0.2.13").andExpect(status().isOk())
+                .andExpect(header().string("RateLimit-Policy", "\"premium\";q=10;w=1"))
+                .andExpect(header().string("X-RateLimit-Remaining", "19"));
+        call(get("/tiered"), "192.0.2.13").andExpect(status().isOk())
+                .andExpect(header().string("RateLimit-Policy", "\"free\";q=3;w=60, \"free-2\";q=100;w=3600"))
+                .andExpect(header().string("X-RateLimit-Remaining", "2"));
+    }
+
+    @Test
     void annotationAndFilterRuleTogetherReportBothPolicies() throws Exception {
         call(get("/api/annotated"), "192.0.2.11").andExpect(status().isOk())
                 .andExpect(header().string("RateLimit-Policy",
@@ -319,6 +330,12 @@ class RateLimitFilterTests {
         @GetMapping("/annotated")
         @RateLimited(limit = 2, period = "10s")
         public String annotated() {
+            return "ok";
+        }
+
+        @GetMapping("/tiered")
+        @RateLimited
+        public String tiered() {
             return "ok";
         }
 
