@@ -1,0 +1,358 @@
+package dev.ratelimit.spring;
+
+import dev.ratelimit.core.Algorithm;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The {@code ratelimit.*} settings. They are checked when the application starts; a bad value stops
+ * it with a message naming the property and the value.
+ */
+@ConfigurationProperties("ratelimit")
+public class RateLimitProperties {
+
+    /** Order of the filter when Spring Security is absent or left where it is: just after its chain. */
+    public static final int DEFAULT_FILTER_ORDER = -90;
+
+    /** Whether rate limiting is enabled. */
+    private boolean enabled = true;
+
+    /** Tier for clients the tier resolver does not recognise. */
+    private String defaultTier = "free";
+
+    /** Algorithm for rules that do not name their own. */
+    private Algorithm algorithm = Algorithm.TOKEN_BUCKET;
+
+    /** Which rate-limit headers responses carry. */
+    private HeaderFormat headers = HeaderFormat.BOTH;
+
+    /** CIDRs of proxies whose X-Forwarded-For and Forwarded headers are believed. */
+    private List<String> trustedProxies = new ArrayList<>();
+
+    /** Prefix length by which IPv6 clients are grouped, so one host cannot rotate through its subnet. */
+    private int ipv6PrefixLength = 64;
+
+    /** Request header that carries the API key. */
+    private String apiKeyHeader = "X-API-Key";
+
+    /** What happens to a request whose API key maps to no tier. */
+    private UnknownApiKey unknownApiKey = UnknownApiKey.IP;
+
+    /** Order of the servlet filter; lower runs earlier. */
+    private int filterOrder = DEFAULT_FILTER_ORDER;
+
+    /** URI for the "type" member of problem responses. */
+    private String problemType = "about:blank";
+
+    private final Memory memory = new Memory();
+
+    /** Tiers by name, each with the limits its clients get. */
+    private Map<String, Tier> tiers = new LinkedHashMap<>();
+
+    /** Tier of each API key. */
+    private Map<String, String> apiKeys = new LinkedHashMap<>();
+
+    /** Rules that the filter applies to matching requests; every matching rule must admit. */
+    private List<Rule> rules = new ArrayList<>();
+
+    /** Path patterns that no rule applies to. */
+    private List<String> excludePaths = new ArrayList<>();
+
+    public boolean isEnabled() {
+        return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public String getDefaultTier() {
+        return defaultTier;
+    }
+
+    public void setDefaultTier(String defaultTier) {
+        this.defaultTier = defaultTier;
+    }
+
+    public Algorithm getAlgorithm() {
+        return algorithm;
+    }
+
+    public void setAlgorithm(Algorithm algorithm) {
+        this.algorithm = algorithm;
+    }
+
+    public HeaderFormat getHeaders() {
+        return headers;
+    }
+
+    public void setHeaders(HeaderFormat headers) {
+        this.headers = headers;
+    }
+
+    public List<String> getTrustedProxies() {
+        return trustedProxies;
+    }
+
+    public void setTrustedProxies(List<String> trustedProxies) {
+        this.trustedProxies = trustedProxies;
+    }
+
+    public int getIpv6PrefixLength() {
+        return ipv6PrefixLength;
+    }
+
+    public void setIpv6PrefixLength(int ipv6PrefixLength) {
+        this.ipv6PrefixLength = ipv6PrefixLength;
+    }
+
+    public String getApiKeyHeader() {
+        return apiKeyHeader;
+    }
+
+    public void setApiKeyHeader(String apiKeyHeader) {
+        this.apiKeyHeader = apiKeyHeader;
+    }
+
+    public UnknownApiKey getUnknownApiKey() {
+        return unknownApiKey;
+    }
+
+    public void setUnknownApiKey(UnknownApiKey unknownApiKey) {
+        this.unknownApiKey = unknownApiKey;
+    }
+
+    public int getFilterOrder() {
+        return filterOrder;
+    }
+
+    public void setFilterOrder(int filterOrder) {
+        this.filterOrder = filterOrder;
+    }
+
+    public String getProblemType() {
+        return problemType;
+    }
+
+    public void setProblemType(String problemType) {
+        this.problemType = problemType;
+    }
+
+    public Memory getMemory() {
+        return memory;
+    }
+
+    public Map<String, Tier> getTiers() {
+        return tiers;
+    }
+
+    public void setTiers(Map<String, Tier> tiers) {
+        this.tiers = tiers;
+    }
+
+    public Map<String, String> getApiKeys() {
+        return apiKeys;
+    }
+
+    public void setApiKeys(Map<String, String> apiKeys) {
+        this.apiKeys = apiKeys;
+    }
+
+    public List<Rule> getRules() {
+        return rules;
+    }
+
+    public void setRules(List<Rule> rules) {
+        this.rules = rules;
+    }
+
+    public List<String> getExcludePaths() {
+        return excludePaths;
+    }
+
+    public void setExcludePaths(List<String> excludePaths) {
+        this.excludePaths = excludePaths;
+    }
+
+    /** Which rate-limit headers a response carries. */
+    public enum HeaderFormat {
+        /** {@code RateLimit-Policy} and {@code RateLimit} (draft-ietf-httpapi-ratelimit-headers-11). */
+        IETF,
+        /** {@code X-RateLimit-Limit}, {@code X-RateLimit-Remaining} and {@code X-RateLimit-Reset}. */
+        LEGACY,
+        /** Both sets. */
+        BOTH,
+        /** None; a denial still carries {@code Retry-After}. */
+        NONE;
+
+        /** Whether the IETF headers are written. */
+        public boolean ietf() {
+            return this == IETF || this == BOTH;
+        }
+
+        /** Whether the legacy headers are written. */
+        public boolean legacy() {
+            return this == LEGACY || this == BOTH;
+        }
+    }
+
+    /** What happens to a request whose API key maps to no tier. */
+    public enum UnknownApiKey {
+        /** Treat it as anonymous: default tier, limited by client IP. */
+        IP,
+        /** Answer 401 before any rule runs. */
+        REJECT
+    }
+
+    /** In-memory store settings. */
+    public static class Memory {
+
+        /** Most client keys each rule and tier tracks; past it the least useful keys are dropped. */
+        private long maxKeys = 1_000_000;
+
+        public long getMaxKeys() {
+            return maxKeys;
+        }
+
+        public void setMaxKeys(long maxKeys) {
+            this.maxKeys = maxKeys;
+        }
+    }
+
+    /** A tier: limits that all apply to each of its clients. */
+    public static class Tier {
+
+        /** Limits a request must all satisfy. */
+        private List<TierLimit> limits = new ArrayList<>();
+
+        public List<TierLimit> getLimits() {
+            return limits;
+        }
+
+        public void setLimits(List<TierLimit> limits) {
+            this.limits = limits;
+        }
+    }
+
+    /** One limit: {@code limit} permits per {@code period}, with bursts up to {@code capacity}. */
+    public static class TierLimit {
+
+        /** Permits granted per period. */
+        private long limit;
+
+        /** Length of the period, such as 1s, 1m or 1h. */
+        private Duration period;
+
+        /** Largest burst; the limit when unset. */
+        private Long capacity;
+
+        public long getLimit() {
+            return limit;
+        }
+
+        public void setLimit(long limit) {
+            this.limit = limit;
+        }
+
+        public Duration getPeriod() {
+            return period;
+        }
+
+        public void setPeriod(Duration period) {
+            this.period = period;
+        }
+
+        public Long getCapacity() {
+            return capacity;
+        }
+
+        public void setCapacity(Long capacity) {
+            this.capacity = capacity;
+        }
+    }
+
+    /** A rule: which requests it covers, how clients are told apart, and what each request costs. */
+    public static class Rule {
+
+        /** Name of the rule, unique; used for its limiters and in problem responses. */
+        private String name;
+
+        /** Path patterns the rule covers, such as /api/**; empty covers every path. */
+        private List<String> paths = new ArrayList<>();
+
+        /** HTTP methods the rule covers; empty covers every method. */
+        private List<String> methods = new ArrayList<>();
+
+        /** Client key: ip, api-key, principal, header:Name or a SpEL expression; unset uses the ClientKeyResolver bean. */
+        private String key;
+
+        /** Permits each request takes. */
+        private long cost = 1;
+
+        /** Algorithm of this rule; the global algorithm when unset. */
+        private Algorithm algorithm;
+
+        /** Tier whose limits apply to every client of this rule; the client's own tier when unset. */
+        private String tier;
+
+        public String getName() {
+            return name;
+        }
+
+        public void setName(String name) {
+            this.name = name;
+        }
+
+        public List<String> getPaths() {
+            return paths;
+        }
+
+        public void setPaths(List<String> paths) {
+            this.paths = paths;
+        }
+
+        public List<String> getMethods() {
+            return methods;
+        }
+
+        public void setMethods(List<String> methods) {
+            this.methods = methods;
+        }
+
+        public String getKey() {
+            return key;
+        }
+
+        public void setKey(String key) {
+            this.key = key;
+        }
+
+        public long getCost() {
+            return cost;
+        }
+
+        public void setCost(long cost) {
+            this.cost = cost;
+        }
+
+        public Algorithm getAlgorithm() {
+            return algorithm;
+        }
+
+        public void setAlgorithm(Algorithm algorithm) {
+            this.algorithm = algorithm;
+        }
+
+        public String getTier() {
+            return tier;
+        }
+
+        public void setTier(String tier) {
+            this.tier = tier;
+        }
+    }
+}

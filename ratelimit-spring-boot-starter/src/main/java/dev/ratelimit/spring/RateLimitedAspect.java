@@ -1,0 +1,240 @@
+package dev.ratelimit.spring;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.aspectj.lang.ProceedingJoinPoint;
+import org.aspectj.lang.annotation.Around;
+import org.aspectj.lang.annotation.Aspect;
+import org.aspectj.lang.reflect.MethodSignature;
+import org.springframework.aop.support.AopUtils;
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.convert.DurationStyle;
+import org.springframework.context.expression.MethodBasedEvaluationContext;
+import org.springframework.core.DefaultParameterNameDiscoverer;
+import org.springframework.core.ParameterNameDiscoverer;
+import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.expression.Expression;
+import org.springframework.expression.ParseException;
+import org.springframework.expression.spel.standard.SpelExpressionParser;
+import org.springframework.util.ClassUtils;
+import org.springframework.util.ReflectionUtils;
+
+/**
+ * Enforces {@link RateLimited} on Spring beans' public methods. Registered by the auto-configuration.
+ *
+ * <p>Every annotated method of every bean is checked once the singletons exist, so a bad attribute
+ * stops the application at start-up; a call then only evaluates its key and takes permits.
+ */
+@Aspect
+public final class RateLimitedAspect implements SmartInitializingSingleton {
+
+    /** Shared by every caller of a method without a key outside a web request. */
+    static final String GLOBAL_KEY = "global";
+
+    private static final ParameterNameDiscoverer PARAMETER_NAMES = new DefaultParameterNameDiscoverer();
+
+    private final RateLimitEnforcer enforcer;
+    private final Algorithm algorithm;
+    private final Web web;
+    private final ConfigurableListableBeanFactory beanFactory;
+    private final Map<MethodKey, MethodLimit> limits = new ConcurrentHashMap<>();
+
+    /**
+     * What the aspect needs from Spring MVC, when it is present.
+     *
+     * @param tier    the calling client's tier, or null for the default
+     * @param key     the calling client's key; never null or blank
+     * @param headers writes rate-limit headers for the request so far onto the response
+     */
+    public record Web(Function<HttpServletRequest, String> tier, Function<HttpServletRequest, String> key,
+            BiConsumer<HttpServletResponse, RateLimitResult> headers) {
+
+        /** Validates the arguments. */
+        public Web {
+            Objects.requireNonNull(tier, "tier");
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(headers, "headers");
+        }
+    }
+
+    /**
+     * Creates the aspect.
+     *
+     * @param web         the web hooks, or null in an application without Spring MVC
+     * @param beanFactory scanned for annotated beans at start-up
+     */
+    public RateLimitedAspect(RateLimitEnforcer enforcer, RateLimitProperties properties, Web web,
+            ConfigurableListableBeanFactory beanFactory) {
+        this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+        this.algorithm = properties.getAlgorithm();
+        this.web = web != null && CurrentRequest.available(beanFactory.getBeanClassLoader()) ? web : null;
+        this.beanFactory = beanFactory;
+    }
+
+    /** Checks every annotated method of every singleton bean, so that mistakes surface now. */
+    @Override
+    public void afterSingletonsInstantiated() {
+        for (String name : beanFactory.getBeanNamesForType(Object.class, false, false)) {
+            Class<?> type = beanFactory.getType(name, false);
+            if (type == null) {
+                continue;
+            }
+            Class<?> userClass = ClassUtils.getUserClass(type);
+            ReflectionUtils.doWithMethods(userClass, method -> checkProxyable(method, userClass),
+                    method -> !method.isBridge() && method.isAnnotationPresent(RateLimited.class));
+            ReflectionUtils.doWithMethods(userClass, method -> limit(method, userClass),
+                    method -> Modifier.isPublic(method.getModifiers()) && !method.isBridge()
+                            && method.getDeclaringClass() != Object.class && annotation(method, userClass) != null);
+        }
+    }
+
+    /** A proxy cannot intercept a private, static or final method, so the annotation would do nothing. */
+    private static void checkProxyable(Method method, Class<?> targetClass) {
+        int modifiers = method.getModifiers();
+        if (!Modifier.isPublic(modifiers) || Modifier.isStatic(modifiers) || Modifier.isFinal(modifiers)) {
+            throw new IllegalStateException("@RateLimited on " + targetClass.getSimpleName() + "." + method.getName()
+                    + " would never apply: it must be on a public, non-static, non-final method");
+        }
+    }
+
+    /** Takes permits before the call; throws {@link RateLimitExceededException} instead of calling when denied. */
+    @Around("execution(public * *(..)) && (@within(dev.ratelimit.spring.RateLimited) || @annotation(dev.ratelimit.spring.RateLimited))")
+    public Object around(ProceedingJoinPoint call) throws Throwable {
+        Method method = ((MethodSignature) call.getSignature()).getMethod();
+        Class<?> targetClass = call.getTarget() != null ? AopUtils.getTargetClass(call.getTarget()) : method.getDeclaringClass();
+        MethodLimit limit = limit(method, ClassUtils.getUserClass(targetClass));
+        HttpServletRequest request = web != null ? CurrentRequest.get() : null;
+        String key = limit.key(call.getArgs(), request, web);
+        String clientTier = request != null && limit.usesClientTier() ? web.tier().apply(request) : null;
+        RateLimitResult result = enforcer.enforce(List.of(new RateLimitEnforcer.Check(limit.rule(),
+                enforcer.tierFor(limit.rule(), clientTier), key, limit.cost())));
+        if (request != null) {
+            result = CurrentRequest.accumulate(request, result, web.headers());
+        }
+        if (!result.allowed()) {
+            throw new RateLimitExceededException(result);
+        }
+        return call.proceed();
+    }
+
+    private MethodLimit limit(Method method, Class<?> targetClass) {
+        Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
+        MethodKey id = new MethodKey(specific, targetClass);
+        MethodLimit limit = limits.get(id);
+        return limit != null ? limit : limits.computeIfAbsent(id, k -> compile(specific, targetClass));
+    }
+
+    private static RateLimited annotation(Method method, Class<?> targetClass) {
+        RateLimited annotation = AnnotatedElementUtils.findMergedAnnotation(method, RateLimited.class);
+        return annotation != null ? annotation : AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class);
+    }
+
+    private MethodLimit compile(Method method, Class<?> targetClass) {
+        RateLimited annotation = annotation(method, targetClass);
+        if (annotation == null) {
+            throw new IllegalStateException("no @RateLimited on " + method);
+        }
+        String where = targetClass.getSimpleName() + "." + method.getName();
+        String rule;
+        boolean clientTier = false;
+        if (annotation.limit() != 0 || !annotation.period().isEmpty() || annotation.capacity() != 0) {
+            rule = where;
+            enforcer.define(rule, algorithm, null, new Policy(algorithm, List.of(inlineLimit(annotation, where))));
+        } else if (!annotation.tier().isEmpty()) {
+            rule = where;
+            if (!enforcer.tiers().contains(annotation.tier())) {
+                throw invalid(where, "tier", annotation.tier(), "names no tier; tiers are " + enforcer.tiers());
+            }
+            enforcer.define(rule, algorithm, annotation.tier(), null);
+        } else if (!annotation.rule().isEmpty()) {
+            rule = annotation.rule();
+            if (!enforcer.hasRule(rule)) {
+                throw invalid(where, "rule", rule, "names no rule in ratelimit.rules");
+            }
+            clientTier = true;
+        } else {
+            rule = where;
+            if (enforcer.tiers().isEmpty()) {
+                throw invalid(where, "tier", "", "is needed, or limit and period: ratelimit.tiers is empty");
+            }
+            enforcer.define(rule, algorithm, null, null);
+            clientTier = true;
+        }
+        long cost = annotation.cost();
+        enforcer.tiersOf(rule).forEach((tier, limits) -> {
+            for (Limit limit : limits) {
+                if (cost <= 0 || cost > limit.capacity()) {
+                    throw invalid(where, "cost", cost, "must be between 1 and capacity " + limit.capacity()
+                            + " of \"" + tier + "\"");
+                }
+            }
+        });
+        Expression key = null;
+        if (!annotation.key().isEmpty()) {
+            try {
+                key = new SpelExpressionParser().parseExpression(annotation.key());
+            } catch (ParseException e) {
+                throw invalid(where, "key", annotation.key(), "is not a valid SpEL expression: " + e.getSimpleMessage());
+            }
+        }
+        return new MethodLimit(method, rule, cost, key, clientTier);
+    }
+
+    private static Limit inlineLimit(RateLimited annotation, String where) {
+        if (annotation.limit() <= 0 || annotation.period().isEmpty()) {
+            throw invalid(where, "limit", annotation.limit(), "and period must both be set for a one-off limit; period: \""
+                    + annotation.period() + "\"");
+        }
+        Duration period;
+        try {
+            period = DurationStyle.detectAndParse(annotation.period());
+        } catch (IllegalArgumentException e) {
+            throw invalid(where, "period", annotation.period(), "is not a duration such as 1s, 1m or PT1H");
+        }
+        long capacity = annotation.capacity() == 0 ? annotation.limit() : annotation.capacity();
+        try {
+            return new Limit(annotation.limit(), period, capacity);
+        } catch (IllegalArgumentException e) {
+            throw invalid(where, "limit", annotation.limit() + "/" + annotation.period(), e.getMessage());
+        }
+    }
+
+    private static IllegalStateException invalid(String where, String attribute, Object value, String reason) {
+        return new IllegalStateException("@RateLimited(" + attribute + " = \"" + value + "\") on " + where + " " + reason);
+    }
+
+    private record MethodKey(Method method, Class<?> targetClass) {
+    }
+
+    /** A compiled annotation: the rule to enforce, the cost and how to find the key. */
+    private record MethodLimit(Method method, String rule, long cost, Expression key, boolean usesClientTier) {
+
+        String key(Object[] args, HttpServletRequest request, Web web) {
+            if (key != null) {
+                MethodBasedEvaluationContext context = new MethodBasedEvaluationContext(null, method, args, PARAMETER_NAMES);
+                if (request != null) {
+                    context.setVariable("request", request);
+                    context.setVariable("principal", request.getUserPrincipal());
+                }
+                Object value = key.getValue(context);
+                if (value != null && !value.toString().isBlank()) {
+                    return "expr:" + value;
+                }
+            }
+            return request != null ? web.key().apply(request) : GLOBAL_KEY;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package dev.ratelimit.spring.autoconfigure;
+
+import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.core.Ticker;
+import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitProperties;
+import dev.ratelimit.spring.RateLimitedAspect;
+import dev.ratelimit.spring.RateLimiterFactory;
+import dev.ratelimit.spring.TierResolver;
+import dev.ratelimit.spring.web.ApiKeyTierResolver;
+import dev.ratelimit.spring.web.ClientIpResolver;
+import dev.ratelimit.spring.web.DefaultClientKeyResolver;
+import dev.ratelimit.spring.web.RateLimitExceptionResolver;
+import dev.ratelimit.spring.web.RateLimitFilter;
+import dev.ratelimit.spring.web.RateLimitResponses;
+import jakarta.servlet.http.HttpServletRequest;
+import org.aspectj.lang.annotation.Aspect;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.EnableAspectJAutoProxy;
+import org.springframework.web.servlet.DispatcherServlet;
+
+/**
+ * Rate limiting from {@code ratelimit.*}: an in-memory limiter per rule and tier, a servlet filter
+ * for {@code ratelimit.rules} and an aspect for {@link dev.ratelimit.spring.RateLimited}. Every
+ * bean backs off when the application defines its own; {@code ratelimit.enabled=false} removes them all.
+ */
+@AutoConfiguration
+@ConditionalOnBooleanProperty(name = "ratelimit.enabled", matchIfMissing = true)
+@EnableConfigurationProperties(RateLimitProperties.class)
+public final class RateLimitAutoConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    Ticker rateLimitTicker() {
+        return Ticker.system();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RateLimiterFactory rateLimiterFactory(RateLimitProperties properties, Ticker ticker) {
+        long maxKeys = properties.getMemory().getMaxKeys();
+        return (name, policy) -> RateLimiter.builder()
+                .algorithm(policy.algorithm())
+                .limits(policy.limits())
+                .ticker(ticker)
+                .maxKeys(maxKeys > 0 ? maxKeys : 1) // a bad value has already stopped the enforcer
+                .build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RateLimitEnforcer rateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory) {
+        return new RateLimitEnforcer(properties, factory);
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+    @ConditionalOnClass({HttpServletRequest.class, DispatcherServlet.class})
+    static class ServletConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        ClientIpResolver rateLimitClientIpResolver(RateLimitProperties properties) {
+            return new ClientIpResolver(properties.getTrustedProxies(), properties.getIpv6PrefixLength());
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        TierResolver rateLimitTierResolver(RateLimitProperties properties) {
+            return new ApiKeyTierResolver(properties.getApiKeys(), properties.getApiKeyHeader());
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        ClientKeyResolver rateLimitClientKeyResolver(RateLimitProperties properties, ClientIpResolver ips,
+                TierResolver tiers) {
+            return new DefaultClientKeyResolver(ips, tiers, properties.getApiKeyHeader());
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        RateLimitResponses rateLimitResponses(RateLimitProperties properties) {
+            return new RateLimitResponses(properties.getHeaders(), properties.getProblemType());
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        RateLimitFilter rateLimitFilter(RateLimitProperties properties, RateLimitEnforcer enforcer,
+                ClientIpResolver ips, TierResolver tiers, ClientKeyResolver keys, RateLimitResponses responses,
+                ConfigurableListableBeanFactory beanFactory) {
+            return new RateLimitFilter(properties, enforcer, ips, tiers, keys, responses, beanFactory);
+        }
+
+        @Bean
+        @ConditionalOnMissingBean(name = "rateLimitFilterRegistration")
+        FilterRegistrationBean<RateLimitFilter> rateLimitFilterRegistration(RateLimitFilter filter,
+                RateLimitProperties properties) {
+            FilterRegistrationBean<RateLimitFilter> registration = new FilterRegistrationBean<>(filter);
+            registration.setOrder(properties.getFilterOrder());
+            return registration;
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        RateLimitExceptionResolver rateLimitExceptionResolver(RateLimitResponses responses) {
+            return new RateLimitExceptionResolver(responses);
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        RateLimitedAspect.Web rateLimitedAspectWeb(TierResolver tiers, ClientKeyResolver keys, ClientIpResolver ips,
+                RateLimitResponses responses) {
+            return new RateLimitedAspect.Web(tiers::resolve, request -> {
+                String key = keys.resolve(request);
+                return key == null || key.isBlank() ? "ip:" + ips.resolve(request) : key;
+            }, responses::writeHeaders);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(Aspect.class)
+    @EnableAspectJAutoProxy
+    static class AspectConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        RateLimitedAspect rateLimitedAspect(RateLimitEnforcer enforcer, RateLimitProperties properties,
+                ObjectProvider<RateLimitedAspect.Web> web, ConfigurableListableBeanFactory beanFactory) {
+            return new RateLimitedAspect(enforcer, properties, web.getIfAvailable(), beanFactory);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.ratelimit.spring.web;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * Finds the client IP of a request, believing forwarding headers only from trusted proxies.
+ *
+ * <p>The client is {@code request.getRemoteAddr()} unless that peer lies in a trusted CIDR. Then the
+ * hops of {@code Forwarded} (RFC 7239), or failing that {@code X-Forwarded-For}, are read right to
+ * left, each hop replacing the client while the previous one was trusted; the first untrusted hop is
+ * the client, since anything to its left could be forged. IPv6 clients are grouped by prefix, because
+ * one host commonly owns a whole /64; IPv4-mapped IPv6 counts as IPv4. Thread-safe.
+ */
+public final class ClientIpResolver {
+
+    private final List<Cidr> trusted;
+    private final int ipv6PrefixLength;
+
+    /**
+     * Creates a resolver.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming {@code ratelimit.trusted-proxies[i]} or
+     *                                                    {@code ratelimit.ipv6-prefix-length} when invalid
+     */
+    public ClientIpResolver(List<String> trustedProxies, int ipv6PrefixLength) {
+        List<Cidr> cidrs = new ArrayList<>();
+        for (int i = 0; i < trustedProxies.size(); i++) {
+            String cidr = trustedProxies.get(i);
+            try {
+                cidrs.add(Cidr.parse(cidr == null ? "" : cidr));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigurationPropertyValueException("ratelimit.trusted-proxies[" + i + "]", cidr,
+                        "must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: " + e.getMessage());
+            }
+        }
+        if (ipv6PrefixLength < 1 || ipv6PrefixLength > 128) {
+            throw new InvalidConfigurationPropertyValueException("ratelimit.ipv6-prefix-length", ipv6PrefixLength,
+                    "must be between 1 and 128");
+        }
+        this.trusted = List.copyOf(cidrs);
+        this.ipv6PrefixLength = ipv6PrefixLength;
+    }
+
+    /**
+     * Returns the client's address: dotted IPv4, or an IPv6 prefix such as
+     * {@code 2001:db8:0:1:0:0:0:0/64}. A peer address that is not an IP literal is returned as is.
+     */
+    public String resolve(HttpServletRequest request) {
+        String remote = request.getRemoteAddr();
+        InetAddress client = Cidr.address(remote == null ? "" : remote);
+        if (client == null) {
+            return String.valueOf(remote);
+        }
+        if (isTrusted(client)) {
+            List<String> hops = hops(request);
+            for (int i = hops.size() - 1; i >= 0 && isTrusted(client); i--) {
+                InetAddress hop = Cidr.address(stripPort(hops.get(i)));
+                if (hop == null) {
+                    break; // "unknown", an obfuscated identifier or garbage: the trusted proxy is all we know
+                }
+                client = hop;
+            }
+        }
+        return group(client);
+    }
+
+    private boolean isTrusted(InetAddress address) {
+        for (Cidr cidr : trusted) {
+            if (cidr.contains(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The hops, leftmost first, from {@code Forwarded} if present, else {@code X-Forwarded-For}. */
+    private static List<String> hops(HttpServletRequest request) {
+        List<String> hops = new ArrayList<>();
+        List<String> forwarded = Collections.list(request.getHeaders("Forwarded"));
+        if (!forwarded.isEmpty()) {
+            for (String header : forwarded) {
+                for (String element : header.split(",")) {
+                    String value = "";
+                    for (String pair : element.split(";")) {
+                        int eq = pair.indexOf('=');
+                        if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
+                            value = pair.substring(eq + 1).trim();
+                        }
+                    }
+                    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                        value = value.substring(1, value.length() - 1);
+                    }
+                    hops.add(value);
+                }
+            }
+            return hops;
+        }
+        for (String header : Collections.list(request.getHeaders("X-Forwarded-For"))) {
+            for (String hop : header.split(",")) {
+                hops.add(hop.trim());
+            }
+        }
+        return hops;
+    }
+
+    /** Drops a port: {@code [2001:db8::1]:443} and {@code 192.0.2.1:80}; a bare IPv6 address stays. */
+    private static String stripPort(String hop) {
+        if (hop.startsWith("[")) {
+            int close = hop.indexOf(']');
+            return close > 0 ? hop.substring(0, close + 1) : hop;
+        }
+        int colon = hop.indexOf(':');
+        return colon > 0 && colon == hop.lastIndexOf(':') ? hop.substring(0, colon) : hop;
+    }
+
+    private String group(InetAddress address) {
+        if (!(address instanceof Inet6Address) || ipv6PrefixLength == 128) {
+            return address.getHostAddress();
+        }
+        try {
+            return InetAddress.getByAddress(Cidr.mask(address.getAddress(), ipv6PrefixLength)).getHostAddress()
+                    + "/" + ipv6PrefixLength;
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e); // cannot happen: the array has 16 bytes
+        }
+    }
+}

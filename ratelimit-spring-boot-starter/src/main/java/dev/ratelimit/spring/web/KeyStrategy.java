@@ -1,0 +1,94 @@
+package dev.ratelimit.spring.web;
+
+import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.TierResolver;
+import jakarta.servlet.http.HttpServletRequest;
+import java.security.Principal;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.context.expression.BeanFactoryResolver;
+import org.springframework.expression.Expression;
+import org.springframework.expression.ParseException;
+import org.springframework.expression.spel.ast.PropertyOrFieldReference;
+import org.springframework.expression.spel.standard.SpelExpression;
+import org.springframework.expression.spel.standard.SpelExpressionParser;
+import org.springframework.expression.spel.support.StandardEvaluationContext;
+
+/**
+ * How a rule tells clients apart. Every strategy falls back to the client IP when its own source is
+ * missing, so leaving a header out never escapes a limit. Keys are prefixed by their source
+ * ({@code ip:}, {@code key:}, ...) so that values from different sources never share a bucket.
+ */
+@FunctionalInterface
+interface KeyStrategy {
+
+    String key(HttpServletRequest request);
+
+    /**
+     * Compiles {@code ratelimit.rules[i].key}: {@code ip}, {@code api-key}, {@code principal},
+     * {@code header:<Name>}, a SpEL expression, or null for the {@link ClientKeyResolver}.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming {@code path} for a bad expression
+     */
+    static KeyStrategy compile(String path, String spec, ClientIpResolver ips, TierResolver tiers,
+            ClientKeyResolver fallback, String apiKeyHeader, BeanFactory beanFactory) {
+        KeyStrategy ip = request -> "ip:" + ips.resolve(request);
+        if (spec == null || spec.isBlank()) {
+            return request -> orIp(fallback.resolve(request), "", ip, request);
+        }
+        String trimmed = spec.trim();
+        switch (trimmed) {
+            case "ip":
+                return ip;
+            case "api-key":
+                return request -> orIp(DefaultClientKeyResolver.knownApiKey(request, apiKeyHeader, tiers), "key:", ip, request);
+            case "principal":
+                return request -> {
+                    Principal principal = request.getUserPrincipal();
+                    return orIp(principal == null ? null : principal.getName(), "user:", ip, request);
+                };
+            default:
+                break;
+        }
+        if (trimmed.startsWith("header:")) {
+            String header = trimmed.substring("header:".length()).trim();
+            if (header.isEmpty()) {
+                throw new InvalidConfigurationPropertyValueException(path, spec, "must name a header after \"header:\"");
+            }
+            return request -> orIp(request.getHeader(header), "header:", ip, request);
+        }
+        Expression expression = parse(path, trimmed);
+        BeanFactoryResolver beans = beanFactory == null ? null : new BeanFactoryResolver(beanFactory);
+        return request -> {
+            StandardEvaluationContext context = new StandardEvaluationContext(request);
+            context.setVariable("request", request);
+            context.setVariable("principal", request.getUserPrincipal());
+            context.setVariable("ip", ips.resolve(request));
+            if (beans != null) {
+                context.setBeanResolver(beans);
+            }
+            Object value = expression.getValue(context);
+            return orIp(value == null ? null : value.toString(), "expr:", ip, request);
+        };
+    }
+
+    private static Expression parse(String path, String spec) {
+        Expression expression;
+        try {
+            expression = new SpelExpressionParser().parseExpression(spec);
+        } catch (ParseException e) {
+            throw new InvalidConfigurationPropertyValueException(path, spec, "is not a valid SpEL expression: "
+                    + e.getSimpleMessage());
+        }
+        // A bare word such as "ipp" parses as a property of the request; it is a typo, not a key.
+        if (expression instanceof SpelExpression spel && spel.getAST() instanceof PropertyOrFieldReference) {
+            throw new InvalidConfigurationPropertyValueException(path, spec,
+                    "must be ip, api-key, principal, header:<Name> or a SpEL expression such as #request.getHeader('X-Tenant')");
+        }
+        return expression;
+    }
+
+    private static String orIp(String value, String prefix, KeyStrategy ip, HttpServletRequest request) {
+        return value == null || value.isBlank() ? ip.key(request) : prefix + value;
+    }
+}

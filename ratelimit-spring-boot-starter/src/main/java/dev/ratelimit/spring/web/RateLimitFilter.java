@@ -1,0 +1,152 @@
+package dev.ratelimit.spring.web;
+
+import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitProperties;
+import dev.ratelimit.spring.RateLimitResult;
+import dev.ratelimit.spring.TierResolver;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.http.server.PathContainer;
+import org.springframework.http.server.RequestPath;
+import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.pattern.PathPattern;
+import org.springframework.web.util.pattern.PatternParseException;
+import org.springframework.web.util.pattern.PathPatternParser;
+
+/**
+ * Applies {@code ratelimit.rules} to each request: every matching rule must admit it, or it is
+ * answered 429 without reaching the application. Both answers carry the rate-limit headers.
+ *
+ * <p>Path patterns are compiled once, at start-up; they match the path within the application,
+ * decoded the way Spring MVC decodes it, so an encoded path cannot slip past a rule that the
+ * controller mapping would still match.
+ */
+public final class RateLimitFilter extends OncePerRequestFilter {
+
+    private final RateLimitEnforcer enforcer;
+    private final TierResolver tiers;
+    private final RateLimitResponses responses;
+    private final List<PathPattern> excluded;
+    private final List<WebRule> rules;
+    private final String apiKeyHeader;
+    private final boolean rejectUnknownApiKeys;
+
+    /**
+     * Compiles the rules of {@code properties}.
+     *
+     * @param beanFactory resolves {@code @bean} references in SpEL keys; may be null
+     * @throws InvalidConfigurationPropertyValueException naming a bad path pattern, method or key
+     */
+    public RateLimitFilter(RateLimitProperties properties, RateLimitEnforcer enforcer, ClientIpResolver ips,
+            TierResolver tiers, ClientKeyResolver keys, RateLimitResponses responses, BeanFactory beanFactory) {
+        this.enforcer = enforcer;
+        this.tiers = tiers;
+        this.responses = responses;
+        this.apiKeyHeader = properties.getApiKeyHeader();
+        this.rejectUnknownApiKeys = properties.getUnknownApiKey() == RateLimitProperties.UnknownApiKey.REJECT;
+        this.excluded = patterns("ratelimit.exclude-paths", properties.getExcludePaths());
+        List<WebRule> compiled = new ArrayList<>();
+        for (int i = 0; i < properties.getRules().size(); i++) {
+            RateLimitProperties.Rule rule = properties.getRules().get(i);
+            String path = "ratelimit.rules[" + i + "]";
+            Set<String> methods = rule.getMethods().stream().map(m -> m.trim().toUpperCase(Locale.ROOT))
+                    .collect(Collectors.toUnmodifiableSet());
+            compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths()), methods,
+                    KeyStrategy.compile(path + ".key", rule.getKey(), ips, tiers, keys, apiKeyHeader, beanFactory),
+                    rule.getCost()));
+        }
+        this.rules = List.copyOf(compiled);
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        PathContainer path = RequestPath.parse(request.getRequestURI(), request.getContextPath()).pathWithinApplication();
+        List<WebRule> matching = matching(request, path);
+        if (matching.isEmpty()) {
+            chain.doFilter(request, response);
+            return;
+        }
+        String clientTier = tiers.resolve(request);
+        if (rejectUnknownApiKeys && clientTier == null) {
+            String apiKey = request.getHeader(apiKeyHeader);
+            if (apiKey != null && !apiKey.isBlank()) {
+                responses.writeUnknownApiKey(request, response, apiKeyHeader);
+                return;
+            }
+        }
+        List<RateLimitEnforcer.Check> checks = new ArrayList<>(matching.size());
+        for (WebRule rule : matching) {
+            checks.add(new RateLimitEnforcer.Check(rule.name(), enforcer.tierFor(rule.name(), clientTier),
+                    rule.key().key(request), rule.cost()));
+        }
+        RateLimitResult result = RateLimitResponses.accumulate(request, enforcer.enforce(checks));
+        if (result.allowed()) {
+            responses.writeHeaders(response, result);
+            chain.doFilter(request, response);
+        } else {
+            responses.writeTooManyRequests(request, response, result);
+        }
+    }
+
+    private List<WebRule> matching(HttpServletRequest request, PathContainer path) {
+        for (PathPattern pattern : excluded) {
+            if (pattern.matches(path)) {
+                return List.of();
+            }
+        }
+        List<WebRule> matching = new ArrayList<>(1);
+        for (WebRule rule : rules) {
+            if (rule.matches(request.getMethod(), path)) {
+                matching.add(rule);
+            }
+        }
+        return matching;
+    }
+
+    private static List<PathPattern> patterns(String path, List<String> patterns) {
+        List<PathPattern> compiled = new ArrayList<>(patterns.size());
+        for (int i = 0; i < patterns.size(); i++) {
+            try {
+                compiled.add(PathPatternParser.defaultInstance.parse(patterns.get(i)));
+            } catch (PatternParseException e) {
+                throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", patterns.get(i),
+                        "is not a valid path pattern: " + e.getMessage());
+            }
+        }
+        return List.copyOf(compiled);
+    }
+
+    /**
+     * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
+     * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
+     */
+    private record WebRule(String name, List<PathPattern> paths, Set<String> methods, KeyStrategy key, long cost) {
+
+        boolean matches(String method, PathContainer path) {
+            if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
+                return false;
+            }
+            if (paths.isEmpty()) {
+                return true;
+            }
+            for (PathPattern pattern : paths) {
+                if (pattern.matches(path)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}

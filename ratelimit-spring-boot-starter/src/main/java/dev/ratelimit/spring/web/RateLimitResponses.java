@@ -1,0 +1,174 @@
+package dev.ratelimit.spring.web;
+
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.spring.RateLimitProperties.HeaderFormat;
+import dev.ratelimit.spring.RateLimitResult;
+import dev.ratelimit.spring.RuleDecision;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Writes what clients see: rate-limit headers and RFC 9457 problem responses. Shared by the filter,
+ * {@code @RateLimited} methods and the exception resolver, so every 429 looks the same.
+ *
+ * <p>Seconds are rounded up, so a client that waits as long as it is told is never early.
+ */
+public final class RateLimitResponses {
+
+    private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+    private final HeaderFormat format;
+    private final String problemType;
+
+    /**
+     * Creates a writer.
+     *
+     * @param format      which headers to write
+     * @param problemType the {@code type} member of problem responses
+     */
+    public RateLimitResponses(HeaderFormat format, String problemType) {
+        this.format = format;
+        this.problemType = problemType;
+    }
+
+    /** Records {@code result} after whatever the request gathered before, and returns the whole. */
+    public static RateLimitResult accumulate(HttpServletRequest request, RateLimitResult result) {
+        RateLimitResult all = result.after(request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE));
+        request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, all);
+        return all;
+    }
+
+    /** Sets the headers for {@code result}, replacing any set before; a denial adds {@code Retry-After}. */
+    public void writeHeaders(HttpServletResponse response, RateLimitResult result) {
+        if (result.decisions().isEmpty()) {
+            return;
+        }
+        if (format.ietf()) {
+            writeIetf(response, result);
+        }
+        if (format.legacy()) {
+            Decision binding = result.binding().orElseThrow().decision();
+            response.setHeader("X-RateLimit-Limit", Long.toString(binding.limit()));
+            response.setHeader("X-RateLimit-Remaining", Long.toString(binding.remaining()));
+            response.setHeader("X-RateLimit-Reset", Long.toString(ceilSeconds(binding.resetAfterNanos())));
+        }
+        result.denial().ifPresent(denial -> response.setHeader("Retry-After",
+                Long.toString(Math.max(1, ceilSeconds(denial.decision().retryAfterNanos())))));
+    }
+
+    /** Answers 429 with the headers and a problem body naming the violated policy. */
+    public void writeTooManyRequests(HttpServletRequest request, HttpServletResponse response, RateLimitResult result)
+            throws IOException {
+        RuleDecision denial = result.denial().orElseThrow(() -> new IllegalArgumentException("result was not denied"));
+        writeHeaders(response, result);
+        long seconds = Math.max(1, ceilSeconds(denial.decision().retryAfterNanos()));
+        writeProblem(request, response, 429, "Too Many Requests",
+                "Rate limit of policy \"" + denial.policyName() + "\" exceeded; retry in " + seconds
+                        + (seconds == 1 ? " second." : " seconds."),
+                ",\"policies\":[" + json(names(result).get(result.decisions().indexOf(denial))) + "]");
+    }
+
+    /** Answers 401 for an API key that maps to no tier. */
+    public void writeUnknownApiKey(HttpServletRequest request, HttpServletResponse response, String header)
+            throws IOException {
+        response.setHeader("WWW-Authenticate", "ApiKey header=\"" + header + "\"");
+        writeProblem(request, response, 401, "Unauthorized", "Unknown API key in header " + header + ".", "");
+    }
+
+    private void writeProblem(HttpServletRequest request, HttpServletResponse response, int status, String title,
+            String detail, String extra) throws IOException {
+        String body = "{\"type\":" + json(problemType) + ",\"title\":" + json(title) + ",\"status\":" + status
+                + ",\"detail\":" + json(detail) + ",\"instance\":" + json(request.getRequestURI()) + extra + "}";
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.setContentType("application/problem+json"); // JSON is UTF-8 by definition (RFC 8259)
+        response.setContentLength(bytes.length);
+        response.getOutputStream().write(bytes);
+        response.flushBuffer();
+    }
+
+    /**
+     * {@code RateLimit-Policy} lists each limit of each policy, {@code RateLimit} the state of the
+     * limit that binds in each policy.
+     */
+    private static void writeIetf(HttpServletResponse response, RateLimitResult result) {
+        List<String> names = names(result);
+        List<String> policies = new ArrayList<>();
+        List<String> states = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int d = 0; d < result.decisions().size(); d++) {
+            RuleDecision rule = result.decisions().get(d);
+            List<Limit> limits = rule.policy().limits();
+            int binding = -1;
+            for (int i = 0; i < limits.size(); i++) {
+                String name = limitName(names.get(d), i);
+                if (seen.add(name)) {
+                    policies.add(json(name) + quotaAndWindow(limits.get(i)));
+                }
+                if (binding < 0 && limits.get(i).capacity() == rule.decision().limit()) {
+                    binding = i;
+                }
+            }
+            binding = Math.max(binding, 0);
+            states.add(json(limitName(names.get(d), binding)) + ";r=" + rule.decision().remaining()
+                    + ";t=" + ceilSeconds(rule.decision().resetAfterNanos()));
+        }
+        response.setHeader("RateLimit-Policy", String.join(", ", policies));
+        response.setHeader("RateLimit", String.join(", ", states));
+    }
+
+    /** Policy names per decision: the tier, qualified by the rule when two rules share a tier. */
+    private static List<String> names(RateLimitResult result) {
+        List<String> names = new ArrayList<>();
+        for (RuleDecision decision : result.decisions()) {
+            String name = decision.policyName();
+            names.add(names.contains(name) ? decision.rule() + "-" + name : name);
+        }
+        return names;
+    }
+
+    private static String limitName(String policy, int index) {
+        return index == 0 ? policy : policy + "-" + (index + 1);
+    }
+
+    /** {@code ;q=10;w=60}; a sub-second period is scaled to one second when that is exact. */
+    private static String quotaAndWindow(Limit limit) {
+        long periodNanos = limit.periodNanos();
+        if (periodNanos % NANOS_PER_SECOND != 0 && periodNanos < NANOS_PER_SECOND
+                && NANOS_PER_SECOND % periodNanos == 0) {
+            return ";q=" + limit.permits() * (NANOS_PER_SECOND / periodNanos) + ";w=1";
+        }
+        return ";q=" + limit.permits() + ";w=" + Math.max(1, ceilSeconds(periodNanos));
+    }
+
+    static long ceilSeconds(long nanos) {
+        return nanos / NANOS_PER_SECOND + (nanos % NANOS_PER_SECOND == 0 ? 0 : 1);
+    }
+
+    /** A JSON string, which for the names used here is also a valid structured-field string. */
+    static String json(String value) {
+        StringBuilder out = new StringBuilder(value.length() + 2).append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

@@ -1,0 +1,150 @@
+package dev.ratelimit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+import dev.ratelimit.core.Ticker;
+import dev.ratelimit.spring.autoconfigure.RateLimitAutoConfiguration;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+/** {@code @RateLimited} on plain beans of an application without Spring MVC: the caller gets the exception. */
+class RateLimitedOutsideTheWebTests {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class))
+            .withClassLoader(new FilteredClassLoader("jakarta.servlet", "org.springframework.web"))
+            .withBean(Ticker.class, ManualTicker::new)
+            .withBean(Mailer.class)
+            .withBean(Reports.class)
+            .withPropertyValues("ratelimit.tiers.free.limits[0].limit=3", "ratelimit.tiers.free.limits[0].period=30s",
+                    "ratelimit.tiers.gold.limits[0].limit=5", "ratelimit.tiers.gold.limits[0].period=1m",
+                    "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**");
+
+    @Test
+    void inlineLimitThrowsWithTheExactDecisionAndNeverCallsTheMethod() {
+        runner.run(context -> {
+            Mailer mailer = context.getBean(Mailer.class);
+            mailer.send("a@example.com");
+            mailer.send("b@example.com");
+            RateLimitExceededException denied = catchDenial(() -> mailer.send("c@example.com"));
+            assertThat(denied.getDecision().allowed()).isFalse();
+            assertThat(denied.getDecision().remaining()).isZero();
+            assertThat(denied.getDecision().limit()).isEqualTo(2);
+            assertThat(denied.getDecision().retryAfter()).isEqualTo(Duration.ofMillis(500));
+            assertThat(denied.getDenial().rule()).isEqualTo("Mailer.send");
+            assertThat(denied.getDenial().key()).isEqualTo(RateLimitedAspect.GLOBAL_KEY);
+            assertThat(denied.getMessage())
+                    .isEqualTo("Rate limit exceeded for policy \"Mailer.send\" of rule \"Mailer.send\"; retry after PT0.5S");
+            assertThat(mailer.sent()).isEqualTo(2);
+
+            ticker(context).advance(Duration.ofMillis(500));
+            mailer.send("d@example.com");
+            assertThat(mailer.sent()).isEqualTo(3);
+        });
+    }
+
+    @Test
+    void spelKeyOverParametersGivesEachValueItsOwnBucket() {
+        runner.run(context -> {
+            Mailer mailer = context.getBean(Mailer.class);
+            mailer.reset("alice");
+            catchDenial(() -> mailer.reset("alice"));
+            mailer.reset("bob");
+            assertThat(mailer.resets()).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void tierAndCostApplyThatTiersLimits() {
+        runner.run(context -> {
+            Reports reports = context.getBean(Reports.class);
+            reports.export("acme"); // cost 2 of gold's 5
+            reports.export("acme");
+            RateLimitExceededException denied = catchDenial(() -> reports.export("acme"));
+            assertThat(denied.getDenial().tier()).isEqualTo("gold");
+            assertThat(denied.getDecision().remaining()).isEqualTo(1);
+            assertThat(denied.getDecision().retryAfter()).isEqualTo(Duration.ofSeconds(12));
+        });
+    }
+
+    @Test
+    void classLevelAnnotationCoversEveryPublicMethodWithTheDefaultTier() {
+        runner.run(context -> {
+            Reports reports = context.getBean(Reports.class);
+            for (int i = 0; i < 3; i++) {
+                reports.list();
+            }
+            RateLimitExceededException denied = catchDenial(reports::list);
+            assertThat(denied.getDenial().rule()).isEqualTo("Reports.list");
+            assertThat(denied.getDenial().tier()).isEqualTo("free");
+            assertThat(denied.getDecision().retryAfter()).isEqualTo(Duration.ofSeconds(10));
+        });
+    }
+
+    @Test
+    void ruleAnnotationSharesTheRulesBuckets() {
+        runner.run(context -> {
+            Reports reports = context.getBean(Reports.class);
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            enforcer.enforce(java.util.List.of(new RateLimitEnforcer.Check("api", "free", RateLimitedAspect.GLOBAL_KEY, 2)));
+            reports.viaRule();
+            RateLimitExceededException denied = catchDenial(reports::viaRule);
+            assertThat(denied.getDenial().rule()).isEqualTo("api");
+        });
+    }
+
+    private static ManualTicker ticker(AssertableApplicationContext context) {
+        return (ManualTicker) context.getBean(Ticker.class);
+    }
+
+    private static RateLimitExceededException catchDenial(Runnable call) {
+        return assertThatExceptionOfType(RateLimitExceededException.class).isThrownBy(call::run).actual();
+    }
+
+    /** Public: CGLIB defines its subclass in the filtered class loader, outside this package. */
+    public static class Mailer {
+
+        private final AtomicInteger sent = new AtomicInteger();
+        private final AtomicInteger resets = new AtomicInteger();
+
+        /** Read through the proxy, which delegates to the target's counters. */
+        public int sent() {
+            return sent.get();
+        }
+
+        public int resets() {
+            return resets.get();
+        }
+
+        @RateLimited(limit = 2, period = "1s")
+        public void send(String to) {
+            sent.incrementAndGet();
+        }
+
+        @RateLimited(limit = 1, period = "1h", key = "#user")
+        public void reset(String user) {
+            resets.incrementAndGet();
+        }
+    }
+
+    @RateLimited
+    public static class Reports {
+
+        public void list() {
+        }
+
+        @RateLimited(tier = "gold", cost = 2, key = "#tenant")
+        public void export(String tenant) {
+        }
+
+        @RateLimited(rule = "api")
+        public void viaRule() {
+        }
+    }
+}

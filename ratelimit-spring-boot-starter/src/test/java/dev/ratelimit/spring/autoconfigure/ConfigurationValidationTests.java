@@ -1,0 +1,161 @@
+package dev.ratelimit.spring.autoconfigure;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.spring.RateLimited;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+
+/** Each mistake stops the application with the property path and the value in the message. */
+class ConfigurationValidationTests {
+
+    private static final String FREE = "ratelimit.tiers.free.limits[0]";
+
+    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class));
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        FREE + ".limit | 0 | Property " + FREE + ".limit with value '0' is invalid: must be between 1 and 1000000000000",
+        FREE + ".limit | -3 | Property " + FREE + ".limit with value '-3' is invalid: must be between 1 and 1000000000000",
+        FREE + ".capacity | 0 | Property " + FREE + ".capacity with value '0' is invalid: must be between 1 and 1000000000000",
+        FREE + ".period | -5s | Property " + FREE + ".period with value '-5s' is invalid: must be between 1ms and 365d",
+        FREE + ".period | 0s | Property " + FREE + ".period with value '0s' is invalid: must be between 1ms and 365d",
+        FREE + ".period | 366d | Property " + FREE + ".period with value '366d' is invalid: must be between 1ms and 365d",
+        FREE + ".period | 500us | Property " + FREE + ".period with value '500us' is invalid: must be between 1ms and 365d",
+        "ratelimit.rules[0].cost | 11 | Property ratelimit.rules[0].cost with value '11' is invalid: exceeds capacity 10 of tier \"free\", so no request could ever be admitted",
+        "ratelimit.rules[0].cost | 0 | Property ratelimit.rules[0].cost with value '0' is invalid: must be between 1 and 1000000000000",
+        "ratelimit.rules[0].tier | gold | Property ratelimit.rules[0].tier with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.default-tier | gold | Property ratelimit.default-tier with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.api-keys.abc | gold | Property ratelimit.api-keys[abc] with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.trusted-proxies[0] | 10.0.0.0/33 | Property ratelimit.trusted-proxies[0] with value '10.0.0.0/33' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: prefix length must be between 0 and 32",
+        "ratelimit.trusted-proxies[0] | proxy.example.com | Property ratelimit.trusted-proxies[0] with value 'proxy.example.com' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
+        "ratelimit.trusted-proxies[0] | 300.1.1.1/8 | Property ratelimit.trusted-proxies[0] with value '300.1.1.1/8' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
+        "ratelimit.ipv6-prefix-length | 129 | Property ratelimit.ipv6-prefix-length with value '129' is invalid: must be between 1 and 128",
+        "ratelimit.rules[0].key | #request.getHeader( | Property ratelimit.rules[0].key with value '#request.getHeader(' is invalid: is not a valid SpEL expression: ",
+        "ratelimit.rules[0].key | ipp | Property ratelimit.rules[0].key with value 'ipp' is invalid: must be ip, api-key, principal, header:<Name> or a SpEL expression",
+        "ratelimit.rules[0].paths[0] | /api/{id | Property ratelimit.rules[0].paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
+        "ratelimit.exclude-paths[0] | /api/{id | Property ratelimit.exclude-paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
+        "ratelimit.memory.max-keys | 0 | Property ratelimit.memory.max-keys with value '0' is invalid: must be positive",
+    })
+    void badValueStopsStartupNamingPathAndValue(String property, String value, String message) {
+        runner.withPropertyValues(validWith(property, value)).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith(message);
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"ratelimit.algorithm", "ratelimit.rules[0].algorithm"})
+    void unknownAlgorithmStopsStartupNamingPathAndValue(String property) {
+        runner.withPropertyValues(validWith(property, "bogus-bucket")).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(messages(context.getStartupFailure()))
+                    .contains("Failed to bind properties under '" + property + "' to dev.ratelimit.core.Algorithm")
+                    .contains("bogus-bucket");
+        });
+    }
+
+    @Test
+    void slidingLogRefusesACapacityItCannotHold() {
+        runner.withPropertyValues(validWith("ratelimit.rules[0].algorithm", "sliding-window-log"))
+                .withPropertyValues(FREE + ".limit=2000000").run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith(
+                            "Property ratelimit.rules[0].algorithm with value 'SLIDING_WINDOW_LOG' is invalid: cannot enforce tier \"free\": capacity of limit 2000000/PT1M must be at most 1000000");
+                });
+    }
+
+    @Test
+    void badAnnotationStopsStartupNamingMethodAndValue() {
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(UnknownTierService.class)
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                            "@RateLimited(tier = \"gold\") on UnknownTierService.call names no tier; tiers are [free]");
+                });
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(BadPeriodService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited(limit = \"5/-1s\") on BadPeriodService.call period must be between 1ms and 365d: PT-1S"));
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(BadKeyService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith(
+                        "@RateLimited(key = \"#id +\") on BadKeyService.call is not a valid SpEL expression"));
+    }
+
+    @Test
+    void annotationOnAMethodNoProxyCanInterceptStopsStartup() {
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(PackagePrivateService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited on PackagePrivateService.call would never apply: it must be on a public,"
+                                + " non-static, non-final method"));
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(FinalMethodService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited on FinalMethodService.call would never apply: it must be on a public,"
+                                + " non-static, non-final method"));
+    }
+
+    /** A valid configuration with one property replaced. */
+    private static String[] validWith(String property, String value) {
+        List<String> properties = new ArrayList<>(List.of(FREE + ".limit=10", FREE + ".period=1m",
+                "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**"));
+        properties.removeIf(p -> property.startsWith(p.substring(0, p.indexOf('='))));
+        properties.add(property + "=" + value);
+        return properties.toArray(String[]::new);
+    }
+
+    private static Throwable rootCause(Throwable failure) {
+        Throwable cause = failure;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    private static String messages(Throwable failure) {
+        StringBuilder all = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            all.append(t.getMessage()).append('\n');
+        }
+        return all.toString();
+    }
+
+    static class UnknownTierService {
+        @RateLimited(tier = "gold")
+        public void call() {
+        }
+    }
+
+    static class BadPeriodService {
+        @RateLimited(limit = 5, period = "-1s")
+        public void call() {
+        }
+    }
+
+    static class PackagePrivateService {
+        @RateLimited(limit = 5, period = "1s")
+        void call() {
+        }
+    }
+
+    static class FinalMethodService {
+        @RateLimited(limit = 5, period = "1s")
+        public final void call() {
+        }
+    }
+
+    static class BadKeyService {
+        @RateLimited(limit = 5, period = "1s", key = "#id +")
+        public void call(String id) {
+        }
+    }
+}

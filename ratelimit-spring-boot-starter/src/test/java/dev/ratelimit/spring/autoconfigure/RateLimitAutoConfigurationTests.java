@@ -1,0 +1,127 @@
+package dev.ratelimit.spring.autoconfigure;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.core.Ticker;
+import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.ManualTicker;
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitProperties;
+import dev.ratelimit.spring.RateLimitResult;
+import dev.ratelimit.spring.RateLimitedAspect;
+import dev.ratelimit.spring.RateLimiterFactory;
+import dev.ratelimit.spring.TierResolver;
+import dev.ratelimit.spring.web.ApiKeyTierResolver;
+import dev.ratelimit.spring.web.ClientIpResolver;
+import dev.ratelimit.spring.web.DefaultClientKeyResolver;
+import dev.ratelimit.spring.web.RateLimitExceptionResolver;
+import dev.ratelimit.spring.web.RateLimitFilter;
+import dev.ratelimit.spring.web.RateLimitResponses;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+
+class RateLimitAutoConfigurationTests {
+
+    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class))
+            .withPropertyValues("ratelimit.tiers.free.limits[0].limit=10", "ratelimit.tiers.free.limits[0].period=1m");
+
+    @Test
+    void defaultsRegisterEveryBeanWithSecureSettings() {
+        runner.run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(Ticker.class)).isSameAs(Ticker.system());
+            assertThat(context).hasSingleBean(RateLimiterFactory.class).hasSingleBean(RateLimitEnforcer.class)
+                    .hasSingleBean(ClientIpResolver.class).hasSingleBean(RateLimitFilter.class)
+                    .hasSingleBean(RateLimitResponses.class).hasSingleBean(RateLimitExceptionResolver.class)
+                    .hasSingleBean(RateLimitedAspect.class);
+            assertThat(context.getBean(TierResolver.class)).isInstanceOf(ApiKeyTierResolver.class);
+            assertThat(context.getBean(ClientKeyResolver.class)).isInstanceOf(DefaultClientKeyResolver.class);
+            assertThat(context.getBean("rateLimitFilterRegistration", FilterRegistrationBean.class).getOrder())
+                    .isEqualTo(-90);
+            RateLimitProperties properties = context.getBean(RateLimitProperties.class);
+            assertThat(properties.getTrustedProxies()).isEmpty();
+            assertThat(properties.getHeaders()).isEqualTo(RateLimitProperties.HeaderFormat.BOTH);
+            assertThat(properties.getAlgorithm()).isEqualTo(Algorithm.TOKEN_BUCKET);
+            assertThat(properties.getIpv6PrefixLength()).isEqualTo(64);
+            assertThat(properties.getMemory().getMaxKeys()).isEqualTo(1_000_000);
+            assertThat(properties.getUnknownApiKey()).isEqualTo(RateLimitProperties.UnknownApiKey.IP);
+            assertThat(properties.getApiKeyHeader()).isEqualTo("X-API-Key");
+            assertThat(properties.getDefaultTier()).isEqualTo("free");
+        });
+    }
+
+    @Test
+    void propertiesOverrideTheDefaults() {
+        runner.withPropertyValues("ratelimit.filter-order=-110", "ratelimit.algorithm=sliding-window-log",
+                        "ratelimit.headers=ietf", "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**")
+                .withBean(Ticker.class, ManualTicker::new)
+                .run(context -> {
+                    assertThat(context.getBean("rateLimitFilterRegistration", FilterRegistrationBean.class).getOrder())
+                            .isEqualTo(-110);
+                    assertThat(context.getBean(RateLimitProperties.class).getHeaders())
+                            .isEqualTo(RateLimitProperties.HeaderFormat.IETF);
+                    RateLimitResult result = context.getBean(RateLimitEnforcer.class)
+                            .enforce(List.of(new RateLimitEnforcer.Check("api", "free", "ip:192.0.2.1", 4)));
+                    assertThat(result.decisions()).singleElement().satisfies(d -> {
+                        assertThat(d.policy().algorithm()).isEqualTo(Algorithm.SLIDING_WINDOW_LOG);
+                        assertThat(d.decision().remaining()).isEqualTo(6);
+                        // The sliding log frees the 4 permits exactly one period after they were taken.
+                        assertThat(d.decision().resetAfter()).isEqualTo(Duration.ofMinutes(1));
+                    });
+                });
+    }
+
+    @Test
+    void everyBeanBacksOffForTheApplicationsOwn() {
+        RateLimiterFactory factory = (name, policy) -> RateLimiter.builder().limits(policy.limits()).build();
+        TierResolver tiers = request -> null;
+        ClientKeyResolver keys = request -> "everyone";
+        ManualTicker ticker = new ManualTicker();
+        runner.withBean(RateLimiterFactory.class, () -> factory).withBean(TierResolver.class, () -> tiers)
+                .withBean(ClientKeyResolver.class, () -> keys).withBean(Ticker.class, () -> ticker)
+                .withBean("rateLimitFilterRegistration", FilterRegistrationBean.class, FilterRegistrationBean::new)
+                .run(context -> {
+                    assertThat(context.getBean(RateLimiterFactory.class)).isSameAs(factory);
+                    assertThat(context.getBean(TierResolver.class)).isSameAs(tiers);
+                    assertThat(context.getBean(ClientKeyResolver.class)).isSameAs(keys);
+                    assertThat(context.getBean(Ticker.class)).isSameAs(ticker);
+                    assertThat(context.getBean("rateLimitFilterRegistration", FilterRegistrationBean.class).getFilter())
+                            .isNull();
+                });
+    }
+
+    @Test
+    void disabledRegistersNothing() {
+        runner.withPropertyValues("ratelimit.enabled=false").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).doesNotHaveBean(RateLimitProperties.class).doesNotHaveBean(RateLimitEnforcer.class)
+                    .doesNotHaveBean(RateLimitFilter.class).doesNotHaveBean(RateLimitedAspect.class)
+                    .doesNotHaveBean(RateLimiterFactory.class).doesNotHaveBean("rateLimitFilterRegistration");
+        });
+    }
+
+    @Test
+    void startsWithoutSpringSecurityActuatorOrMicrometer() {
+        runner.withClassLoader(new FilteredClassLoader("org.springframework.security", "org.springframework.boot.actuate",
+                "io.micrometer")).run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context).hasSingleBean(RateLimitFilter.class).hasSingleBean(RateLimitedAspect.class);
+                });
+    }
+
+    @Test
+    void withoutAspectJTheFilterStillWorks() {
+        runner.withClassLoader(new FilteredClassLoader("org.aspectj")).run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).hasSingleBean(RateLimitFilter.class).doesNotHaveBean(RateLimitedAspect.class);
+        });
+    }
+}

@@ -1,0 +1,87 @@
+package dev.ratelimit.spring.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.mock.web.MockHttpServletRequest;
+
+class ClientIpResolverTests {
+
+    private final ClientIpResolver resolver = new ClientIpResolver(List.of("10.0.0.0/8", "2001:db8:ffff::/48"), 64);
+
+    @ParameterizedTest(name = "peer {0}, XFF [{1}], Forwarded [{2}] -> {3}")
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+        "192.0.2.1 | - | - | 192.0.2.1",
+        "192.0.2.1 | 198.51.100.1 | - | 192.0.2.1",
+        "192.0.2.1 | - | for=198.51.100.1 | 192.0.2.1",
+        "::ffff:192.0.2.1 | - | - | 192.0.2.1",
+        "2001:db8:1:2:3:4:5:6 | - | - | 2001:db8:1:2:0:0:0:0/64",
+        "10.1.1.1 | 198.51.100.1 | - | 198.51.100.1",
+        "10.1.1.1 | 6.6.6.6, 198.51.100.1 | - | 198.51.100.1",
+        "10.1.1.1 | 198.51.100.1, 10.2.2.2 | - | 198.51.100.1",
+        "10.1.1.1 | 10.3.3.3, 10.2.2.2 | - | 10.3.3.3",
+        "10.1.1.1 | 198.51.100.1:8080 | - | 198.51.100.1",
+        "10.1.1.1 | unknown | - | 10.1.1.1",
+        "10.1.1.1 | evil.example.com | - | 10.1.1.1",
+        "10.1.1.1 | 999.1.1.1 | - | 10.1.1.1",
+        "10.1.1.1 | ::ffff:198.51.100.7 | - | 198.51.100.7",
+        "10.1.1.1 | 198.51.100.1 | for=198.51.100.2 | 198.51.100.2",
+        "10.1.1.1 | - | for=\"[2001:db8:1:2::9]:443\";proto=https | 2001:db8:1:2:0:0:0:0/64",
+        "10.1.1.1 | - | for=198.51.100.3, for=_hidden | 10.1.1.1",
+        "2001:db8:ffff:1::1 | 198.51.100.4 | - | 198.51.100.4",
+        "not-an-address | - | - | not-an-address",
+    })
+    void resolvesTheFirstUntrustedHopFromTheRight(String peer, String xff, String forwarded, String expected) {
+        MockHttpServletRequest request = new MockHttpServletRequest();
+        request.setRemoteAddr(peer);
+        if (xff != null) {
+            request.addHeader("X-Forwarded-For", xff);
+        }
+        if (forwarded != null) {
+            request.addHeader("Forwarded", forwarded);
+        }
+        assertThat(resolver.resolve(request)).isEqualTo(expected);
+    }
+
+    @Test
+    void fullLengthPrefixKeepsWholeIpv6Addresses() {
+        MockHttpServletRequest request = new MockHttpServletRequest();
+        request.setRemoteAddr("2001:db8::1");
+        assertThat(new ClientIpResolver(List.of(), 128).resolve(request)).isEqualTo("2001:db8:0:0:0:0:0:1");
+    }
+
+    /** Random chains of trusted and untrusted hops: the answer is always the rightmost untrusted hop. */
+    @Test
+    void randomChainsResolveToTheRightmostUntrustedHop() {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        for (int run = 0; run < 500; run++) {
+            List<String> hops = new ArrayList<>();
+            int length = random.nextInt(5);
+            for (int i = 0; i < length; i++) {
+                hops.add(random.nextBoolean() ? "10." + random.nextInt(256) + ".0.1" : "198.51.100." + random.nextInt(256));
+            }
+            String peer = random.nextBoolean() ? "10.0.0.1" : "192.0.2.1";
+            String expected = peer;
+            if (peer.startsWith("10.")) {
+                for (int i = hops.size() - 1; i >= 0; i--) {
+                    expected = hops.get(i);
+                    if (!expected.startsWith("10.")) {
+                        break;
+                    }
+                }
+            }
+            MockHttpServletRequest request = new MockHttpServletRequest();
+            request.setRemoteAddr(peer);
+            if (!hops.isEmpty()) {
+                request.addHeader("X-Forwarded-For", String.join(", ", hops));
+            }
+            assertThat(resolver.resolve(request)).as("peer %s, hops %s (seed %d)", peer, hops, seed).isEqualTo(expected);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.ratelimit.spring.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.head;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.core.Ticker;
+import dev.ratelimit.spring.ManualTicker;
+import dev.ratelimit.spring.RateLimiterFactory;
+import dev.ratelimit.spring.autoconfigure.RateLimitAutoConfiguration;
+import java.time.Duration;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.assertj.AssertableWebApplicationContext;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.webmvc.autoconfigure.DispatcherServletAutoConfiguration;
+import org.springframework.boot.webmvc.autoconfigure.WebMvcAutoConfiguration;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.ResultActions;
+import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
+import org.springframework.test.web.servlet.setup.MockMvcBuilders;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Each {@code ratelimit.headers} format, the unknown-API-key policies, and the bound on tracked keys.
+ * One tier of 2 per 10 s (a token every 5 s) for every path.
+ */
+class ResponseFormatTests {
+
+    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class, WebMvcAutoConfiguration.class,
+                    DispatcherServletAutoConfiguration.class))
+            .withBean(Ticker.class, ManualTicker::new)
+            .withBean(Endpoint.class)
+            .withPropertyValues("ratelimit.tiers.free.limits[0].limit=2", "ratelimit.tiers.free.limits[0].period=10s",
+                    "ratelimit.api-keys.known=free", "ratelimit.rules[0].name=all", "ratelimit.rules[0].key=api-key");
+
+    @Test
+    void ietfWritesOnlyTheDraftHeaders() {
+        runner.withPropertyValues("ratelimit.headers=ietf").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, get("/x")).andExpect(status().isOk())
+                    .andExpect(header().string("RateLimit-Policy", "\"free\";q=2;w=10"))
+                    .andExpect(header().string("RateLimit", "\"free\";r=1;t=5"))
+                    .andExpect(header().doesNotExist("X-RateLimit-Limit"));
+            call(mvc, get("/x"));
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests())
+                    .andExpect(header().string("RateLimit", "\"free\";r=0;t=10"))
+                    .andExpect(header().string("Retry-After", "5"))
+                    .andExpect(header().doesNotExist("X-RateLimit-Remaining"));
+        });
+    }
+
+    @Test
+    void legacyWritesOnlyTheXHeaders() {
+        runner.withPropertyValues("ratelimit.headers=legacy").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, get("/x")).andExpect(status().isOk())
+                    .andExpect(header().string("X-RateLimit-Limit", "2"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"))
+                    .andExpect(header().string("X-RateLimit-Reset", "5"))
+                    .andExpect(header().doesNotExist("RateLimit")).andExpect(header().doesNotExist("RateLimit-Policy"));
+            ((ManualTicker) context.getBean(Ticker.class)).advance(Duration.ofMillis(2_500));
+            call(mvc, get("/x")).andExpect(header().string("X-RateLimit-Remaining", "0"))
+                    .andExpect(header().string("X-RateLimit-Reset", "8")); // 7.5 s, rounded up
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests())
+                    .andExpect(header().string("Retry-After", "3")); // 2.5 s, rounded up
+        });
+    }
+
+    @Test
+    void noneStillTellsADeniedClientWhenToRetry() {
+        runner.withPropertyValues("ratelimit.headers=none").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, get("/x")).andExpect(status().isOk()).andExpect(header().doesNotExist("RateLimit"))
+                    .andExpect(header().doesNotExist("X-RateLimit-Limit"));
+            call(mvc, get("/x"));
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests()).andExpect(header().string("Retry-After", "5"))
+                    .andExpect(header().doesNotExist("RateLimit")).andExpect(header().doesNotExist("X-RateLimit-Limit"))
+                    .andExpect(content().contentType(MediaType.APPLICATION_PROBLEM_JSON));
+        });
+    }
+
+    @Test
+    void retryAfterIsAtLeastOneSecondAndSubSecondWindowsScaleExactly() {
+        runner.withPropertyValues("ratelimit.tiers.free.limits[0].limit=5", "ratelimit.tiers.free.limits[0].period=200ms")
+                .run(context -> {
+                    MockMvc mvc = mvc(context);
+                    for (int i = 0; i < 5; i++) {
+                        call(mvc, get("/x")).andExpect(status().isOk())
+                                .andExpect(header().string("RateLimit-Policy", "\"free\";q=25;w=1"));
+                    }
+                    call(mvc, get("/x")).andExpect(status().isTooManyRequests())
+                            .andExpect(header().string("Retry-After", "1")); // 40 ms
+                });
+    }
+
+    @Test
+    void aGetRuleAlsoCountsHeadWhichSpringMvcServesWithTheGetHandler() {
+        runner.withPropertyValues("ratelimit.rules[0].methods=GET").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, head("/x")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "1"));
+            call(mvc, head("/x")).andExpect(status().isOk());
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests());
+            call(mvc, post("/x")).andExpect(status().isOk()).andExpect(header().doesNotExist("RateLimit"));
+        });
+    }
+
+    @Test
+    void unknownApiKeyCanBeRejectedWith401() {
+        runner.withPropertyValues("ratelimit.unknown-api-key=reject").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, get("/x").header("X-API-Key", "guess")).andExpect(status().isUnauthorized())
+                    .andExpect(header().string("WWW-Authenticate", "ApiKey header=\"X-API-Key\""))
+                    .andExpect(content().json("""
+                            {"type":"about:blank","title":"Unauthorized","status":401,
+                             "detail":"Unknown API key in header X-API-Key.","instance":"/x"}""", true));
+            call(mvc, get("/x").header("X-API-Key", "known")).andExpect(status().isOk());
+            call(mvc, get("/x")).andExpect(status().isOk());
+        });
+    }
+
+    @Test
+    void aFloodOfUnknownApiKeysTracksOneKey() {
+        Set<String> tracked = ConcurrentHashMap.newKeySet();
+        RateLimiterFactory recording = (name, policy) -> recording(RateLimiter.builder().limits(policy.limits()).build(), tracked);
+        runner.withBean(RateLimiterFactory.class, () -> recording).run(context -> {
+            MockMvc mvc = mvc(context);
+            long seed = System.nanoTime();
+            Random random = new Random(seed);
+            for (int i = 0; i < 500; i++) {
+                call(mvc, get("/x").header("X-API-Key", Long.toHexString(random.nextLong())));
+            }
+            assertThat(tracked).as("keys tracked after 500 random API keys (seed %d)", seed).containsExactly("ip:127.0.0.1");
+        });
+    }
+
+    private static RateLimiter recording(RateLimiter limiter, Set<String> keys) {
+        return new RateLimiter() {
+            @Override
+            public Decision tryAcquire(String key, long permits) {
+                keys.add(key);
+                return limiter.tryAcquire(key, permits);
+            }
+
+            @Override
+            public Decision peek(String key) {
+                return limiter.peek(key);
+            }
+
+            @Override
+            public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
+                keys.add(key);
+                return limiter.acquire(key, permits, maxWait);
+            }
+
+            @Override
+            public void reset(String key) {
+                limiter.reset(key);
+            }
+
+            @Override
+            public Policy policy() {
+                return limiter.policy();
+            }
+        };
+    }
+
+    private static MockMvc mvc(AssertableWebApplicationContext context) {
+        assertThat(context).hasNotFailed();
+        return MockMvcBuilders.webAppContextSetup(context).addFilters(context.getBean(RateLimitFilter.class)).build();
+    }
+
+    private static ResultActions call(MockMvc mvc, MockHttpServletRequestBuilder request) throws Exception {
+        return mvc.perform(request);
+    }
+
+    @RestController
+    static class Endpoint {
+
+        @RequestMapping(path = "/x", method = {RequestMethod.GET, RequestMethod.POST})
+        String x() {
+            return "ok";
+        }
+    }
+}
