@@ -20,7 +20,7 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /**
  * The README's quick start, verbatim: the application, controller and YAML below are the ones in
- * {@code docs/starter.md}, which this test also checks. Two things are added for the test only:
+ * the README, which this test also checks. Two things are added for the test only:
  * Spring Security is excluded, as a fresh application does not have it (this module's tests do), and
  * a manual ticker stops time, so that a slow machine cannot refill a bucket mid-test.
  */
@@ -73,7 +73,7 @@ class QuickStartTests {
 
     @Test
     void theDocumentationShowsExactlyTheseFiles() throws Exception {
-        String doc = Files.readString(Path.of("../docs/starter.md"));
+        String doc = Files.readString(Path.of("../README.md"));
         assertThat(doc).contains(Files.readString(Path.of("src/test/resources/quickstart/application.yml")));
         assertThat(doc).contains(withoutPackage("DemoApplication.java"));
         assertThat(doc).contains(withoutPackage("HelloController.java"));
