@@ -55,7 +55,14 @@ final class SlidingWindowCounter implements Strategy {
 
     @Override
     public Decision peek(Object state, long now) {
-        return decide((long[]) state, now, 1, false);
+        long[] windows = (long[]) state;
+        long[] copy;
+        synchronized (windows) {
+            copy = windows.clone();
+        }
+        // Rolling re-anchors an emptied window at now; a peek must not, or later figures would
+        // depend on whether Caffeine still held this idle key when it was peeked at.
+        return decide(copy, now, 1, false);
     }
 
     @Override

@@ -125,6 +125,18 @@ class MemoryRateLimiterTest {
     }
 
     @Test
+    void peekingAtASlidingCounterLeavesItsWindowWhereItWas() {
+        MemoryRateLimiter peeked = limiter(Algorithm.SLIDING_WINDOW_COUNTER, Limit.of(10, Duration.ofSeconds(1)));
+        MemoryRateLimiter untouched = limiter(Algorithm.SLIDING_WINDOW_COUNTER, Limit.of(10, Duration.ofSeconds(1)));
+        peeked.tryAcquire("k");
+        untouched.tryAcquire("k");
+        ticker.advance(Duration.ofMillis(2_500));   // both counts have rolled out
+        peeked.peek("k");
+        ticker.advance(Duration.ofMillis(300));
+        assertThat(peeked.tryAcquire("k")).isEqualTo(untouched.tryAcquire("k"));
+    }
+
+    @Test
     void peekingNeitherCreatesNorKeepsAKey() {
         MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(10, Duration.ofSeconds(1)));
         limiter.peek("ghost");
