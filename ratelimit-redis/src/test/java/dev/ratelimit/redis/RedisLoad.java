@@ -24,8 +24,10 @@ import java.util.regex.Pattern;
  * decision from {@code INFO commandstats} deltas. Every loop stops after its time or count.
  *
  * <pre>
- * ./mvnw -q -pl ratelimit-redis -am test-compile
- * java -cp "$(cat ratelimit-redis/target/test-classpath.txt)" dev.ratelimit.redis.RedisLoad
+ * ./mvnw -B -q -pl ratelimit-redis -am test-compile dependency:build-classpath \
+ *     -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+ * java -cp "ratelimit-redis/target/test-classes:ratelimit-redis/target/classes:ratelimit-core/target/classes:$(cat ratelimit-redis/target/test-classpath.txt)" \
+ *     dev.ratelimit.redis.RedisLoad
  * </pre>
  */
 public final class RedisLoad {
