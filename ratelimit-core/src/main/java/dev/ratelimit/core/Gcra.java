@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import dev.ratelimit.core.AbstractRateLimiter.Reservation;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.math.BigInteger;
@@ -153,11 +155,14 @@ abstract class Gcra implements Strategy {
             long tat = cell.tat;
             long d = Math.max(tat - scaledNow, 0);
             long wait = Exact.ceilDiv(d, rate[0]);
-            if (wait > maxWaitNanos || d > span[0] - take) {
+            // The slot starts on a whole nanosecond, now + wait, exactly as Lanes.take does for
+            // several limits, so one rule (and the Redis script) serves both.
+            long start = Exact.mulSat(wait, rate[0]);
+            if (wait > maxWaitNanos || start > span[0] - take) {
                 return new Reservation(0, denial(d, permits, false));
             }
-            if (cell.compareAndSet(tat, scaledNow + d + take)) {
-                long after = d + take;
+            if (cell.compareAndSet(tat, scaledNow + start + take)) {
+                long after = start + take;
                 return new Reservation(wait, new Decision(true, capacity[0] - Exact.ceilDiv(after, cost[0]),
                         capacity[0], 0, Exact.ceilDiv(after, rate[0])));
             }

@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import dev.ratelimit.core.AbstractRateLimiter.Reservation;
+
 /**
  * {@link Algorithm#LEAKY_BUCKET}: a queue of up to {@code capacity} permits that drains at
  * {@code permits/period}, so admitted requests are spaced at least {@code period/permits} apart

@@ -2,8 +2,6 @@ package dev.ratelimit.core;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,20 +13,25 @@ import java.util.concurrent.TimeUnit;
  * request reads the time <em>before</em> looking its key up: the lookup then refreshes the key's
  * access time to no earlier than the time the decision uses, so a key cannot expire while a
  * decision made from it is still inside its idle window.
+ *
+ * <p>Caffeine skips refreshing an access time that is less than a second old when the expiry is
+ * longer than a second, to spare writes; so a key's recorded access may lag by up to
+ * {@link #ACCESS_TOLERANCE_NANOS}, and the expiry adds that much. Without it a refilling bucket
+ * could expire early and come back full: the differential test against Bucket4j caught exactly that.
  */
-final class MemoryRateLimiter implements RateLimiter {
+final class MemoryRateLimiter extends AbstractRateLimiter {
 
-    private final Policy policy;
+    /** Caffeine's {@code EXPIRE_TOLERANCE}: how stale a recorded access time may be. */
+    static final long ACCESS_TOLERANCE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private final Strategy strategy;
     private final Ticker ticker;
-    private final Sleeper sleeper;
     private final Cache<String, Object> states;
     private final long smallestCapacity;
 
     MemoryRateLimiter(Policy policy, Ticker ticker, Sleeper sleeper, long maxKeys) {
-        this.policy = policy;
+        super(policy, ticker, sleeper);
         this.ticker = ticker;
-        this.sleeper = sleeper;
         this.strategy = switch (policy.algorithm()) {
             case TOKEN_BUCKET -> new TokenBucket(policy);
             case FIXED_WINDOW -> new FixedWindow(policy);
@@ -39,7 +42,8 @@ final class MemoryRateLimiter implements RateLimiter {
         this.smallestCapacity = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
         this.states = Caffeine.newBuilder()
                 .maximumSize(maxKeys)
-                .expireAfterAccess(strategy.idleNanos(), TimeUnit.NANOSECONDS)
+                .expireAfterAccess(Exact.capExpiry(Exact.addSat(strategy.idleNanos(), ACCESS_TOLERANCE_NANOS)),
+                        TimeUnit.NANOSECONDS)
                 .ticker(ticker::read)
                 .build();
     }
@@ -61,45 +65,15 @@ final class MemoryRateLimiter implements RateLimiter {
     }
 
     @Override
-    public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
-        check(key, permits);
-        Objects.requireNonNull(maxWait, "maxWait");
-        if (maxWait.isNegative()) {
-            throw new IllegalArgumentException("maxWait must not be negative: " + maxWait);
-        }
-        long budget = saturatedNanos(maxWait);
-        long start = ticker.read();
-        for (;;) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            long now = ticker.read();
-            long left = Math.max(0, budget - Math.max(0, now - start));
-            Object state = stateOf(key, now);
-            Strategy.Reservation reservation = strategy.reserve(state, now, permits, left);
-            if (reservation != null) {
-                if (reservation.decision().allowed()) {
-                    sleeper.sleep(reservation.waitNanos());
-                }
-                return reservation.decision();
-            }
-            Decision decision = strategy.tryAcquire(state, now, permits);
-            if (decision.allowed() || decision.retryAfterNanos() > left) {
-                return decision;
-            }
-            sleeper.sleep(decision.retryAfterNanos());
-        }
+    protected Reservation reserve(String key, long permits, long maxWaitNanos) {
+        long now = ticker.read();
+        return strategy.reserve(stateOf(key, now), now, permits, maxWaitNanos);
     }
 
     @Override
     public void reset(String key) {
         Policy.checkKey(key);
         states.invalidate(key);
-    }
-
-    @Override
-    public Policy policy() {
-        return policy;
     }
 
     /** The number of keys tracked now; for tests and metrics, approximate under concurrency. */
@@ -119,15 +93,8 @@ final class MemoryRateLimiter implements RateLimiter {
     /** The fast path checks only what it must; the policy builds the message when it fails. */
     private void check(String key, long permits) {
         if (key == null || permits <= 0 || permits > smallestCapacity || key.isBlank()) {
-            policy.check(key, permits);
+            policy().check(key, permits);
         }
     }
 
-    private static long saturatedNanos(Duration duration) {
-        try {
-            return duration.toNanos();
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
-        }
-    }
 }

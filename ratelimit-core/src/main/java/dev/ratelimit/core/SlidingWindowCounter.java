@@ -105,14 +105,18 @@ final class SlidingWindowCounter implements Strategy {
         return Math.max(now - w[3 * i], 0);
     }
 
-    /** Moves limit {@code i} to the window holding {@code now}; windows skipped entirely count zero. */
+    /**
+     * Moves limit {@code i} to the window holding {@code now}; windows skipped entirely count zero.
+     * Once both counts are zero nothing remembers the old grid, so the window re-anchors at
+     * {@code now}, exactly as a fresh key would: that is what lets an idle key expire unnoticed.
+     */
     private void roll(long[] w, int i, long now) {
         long e = now - w[3 * i];
         if (e >= period[i]) {
             long windows = e / period[i];
             w[3 * i + 1] = windows == 1 ? w[3 * i + 2] : 0;
             w[3 * i + 2] = 0;
-            w[3 * i] += windows * period[i];
+            w[3 * i] = w[3 * i + 1] == 0 ? now : w[3 * i] + windows * period[i];
         }
     }
 

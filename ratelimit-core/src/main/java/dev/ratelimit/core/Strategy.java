@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import dev.ratelimit.core.AbstractRateLimiter.Reservation;
+
 /**
  * One algorithm over one key's state. The limiter finds the state; the strategy decides.
  *
@@ -32,8 +34,4 @@ interface Strategy {
      * expires idle keys after this long, so dropping them never changes a decision.
      */
     long idleNanos();
-
-    /** A slot taken {@code waitNanos} from now, or a denial when {@code decision} is not allowed. */
-    record Reservation(long waitNanos, Decision decision) {
-    }
 }

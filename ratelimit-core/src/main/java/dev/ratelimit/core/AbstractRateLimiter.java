@@ -1,0 +1,84 @@
+package dev.ratelimit.core;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What every store shares: its {@link Policy} and the blocking {@link #acquire} loop.
+ *
+ * <p>A store (in memory, Redis) implements {@code tryAcquire}, {@code peek}, {@code reset} and
+ * {@link #reserve}; this class turns them into a wait that never exceeds {@code maxWait}, honours
+ * interruption, and reads time only from the store's {@link Ticker} and waits only through its
+ * {@link Sleeper}, so tests can drive it by hand.
+ */
+public abstract class AbstractRateLimiter implements RateLimiter {
+
+    private final Policy policy;
+    private final Ticker ticker;
+    private final Sleeper sleeper;
+
+    protected AbstractRateLimiter(Policy policy, Ticker ticker, Sleeper sleeper) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+    }
+
+    @Override
+    public final Policy policy() {
+        return policy;
+    }
+
+    /**
+     * For an algorithm that queues (the leaky bucket): takes the earliest slot for {@code permits}
+     * that is at most {@code maxWaitNanos} away, or nothing. Returns null for algorithms that do not
+     * queue; {@link #acquire} then retries {@code tryAcquire} after each denial's {@code retryAfter}.
+     */
+    protected abstract Reservation reserve(String key, long permits, long maxWaitNanos);
+
+    @Override
+    public final Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
+        policy.check(key, permits);
+        Objects.requireNonNull(maxWait, "maxWait");
+        if (maxWait.isNegative()) {
+            throw new IllegalArgumentException("maxWait must not be negative: " + maxWait);
+        }
+        long budget = saturatedNanos(maxWait);
+        long start = ticker.read();
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            long left = Math.max(0, budget - Math.max(0, ticker.read() - start));
+            Reservation reservation = reserve(key, permits, left);
+            if (reservation != null) {
+                if (reservation.decision().allowed()) {
+                    sleeper.sleep(reservation.waitNanos());
+                }
+                return reservation.decision();
+            }
+            Decision decision = tryAcquire(key, permits);
+            if (decision.allowed() || decision.retryAfterNanos() > left) {
+                return decision;
+            }
+            // At least a nanosecond, so that the loop always moves time on and ends by maxWait.
+            sleeper.sleep(Math.max(1, decision.retryAfterNanos()));
+        }
+    }
+
+    private static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * A slot taken {@code waitNanos} from now, or a denial when {@code decision} is not allowed.
+     *
+     * @param waitNanos how long the caller must wait before proceeding; zero for a denial
+     * @param decision  the figures at the moment of reserving
+     */
+    public record Reservation(long waitNanos, Decision decision) {
+    }
+}

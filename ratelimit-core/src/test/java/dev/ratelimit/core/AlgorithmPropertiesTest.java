@@ -1,0 +1,92 @@
+package dev.ratelimit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Checks algorithms against their definitions on seeded random traffic. A failure names its seed.
+ */
+class AlgorithmPropertiesTest {
+
+    static LongStream seeds() {
+        return LongStream.rangeClosed(1, 60);
+    }
+
+    private record Admitted(long time, long permits) {
+    }
+
+    /**
+     * The sliding log admits a request exactly when the permits admitted in the last period, plus
+     * this one, fit the capacity; and its retryAfter is the first instant at which they would.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void slidingLogAdmitsExactlyWhatTheWindowAllows(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long capacity = 1 + random.nextLong(50);
+        long period = Duration.ofMillis(1 + random.nextLong(5_000)).toNanos() + random.nextLong(1_000);
+        ManualTicker ticker = new ManualTicker(random.nextLong());
+        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG)
+                .limit(Limit.of(capacity, Duration.ofNanos(period))).ticker(ticker).build();
+        List<Admitted> admitted = new ArrayList<>();
+
+        for (int step = 0; step < 3_000; step++) {
+            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(period / Math.max(1, capacity / 2) + 1));
+            long now = ticker.read();
+            long permits = 1 + random.nextLong(Math.min(capacity, 4));
+            long used = usedAt(admitted, now, period);
+            Decision decision = limiter.tryAcquire("k", permits);
+            String where = "seed " + seed + ", step " + step;
+
+            assertThat(decision.allowed()).as(where).isEqualTo(used + permits <= capacity);
+            if (decision.allowed()) {
+                admitted.add(new Admitted(now, permits));
+                assertThat(decision.remaining()).as(where).isEqualTo(capacity - used - permits);
+            } else {
+                long at = now + decision.retryAfterNanos();
+                assertThat(usedAt(admitted, at, period) + permits).as(where + ": fits at retryAfter").isLessThanOrEqualTo(capacity);
+                assertThat(usedAt(admitted, at - 1, period) + permits).as(where + ": not 1 ns before").isGreaterThan(capacity);
+            }
+        }
+    }
+
+    private static long usedAt(List<Admitted> admitted, long now, long period) {
+        return admitted.stream().filter(a -> a.time() <= now && now - a.time() < period).mapToLong(Admitted::permits).sum();
+    }
+
+    /** Requests the leaky bucket admits are spaced at least {@code period/n} per permit apart. */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void leakyBucketSpacesAdmissions(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long n = 1 + random.nextLong(100);
+        long period = Duration.ofMillis(1 + random.nextLong(2_000)).toNanos() + random.nextLong(1_000);
+        ManualTicker ticker = new ManualTicker(random.nextLong());
+        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.LEAKY_BUCKET)
+                .limit(Limit.of(n, Duration.ofNanos(period)).withCapacity(10)).ticker(ticker).build();
+        Admitted last = null;
+        int admissions = 0;
+        for (int step = 0; step < 3_000; step++) {
+            ticker.advanceNanos(random.nextLong(2 * period / n + 1));
+            long permits = 1 + random.nextLong(3);
+            Decision decision = limiter.tryAcquire("k", permits);
+            if (last != null) {
+                // (t - t_last) * n >= k_last * period, in 128 bits
+                boolean spaced = Exact.compareProducts(ticker.read() - last.time(), n, last.permits(), period) >= 0;
+                assertThat(decision.allowed()).as("seed %d, step %d", seed, step).isEqualTo(spaced);
+            }
+            if (decision.allowed()) {
+                last = new Admitted(ticker.read(), permits);
+                admissions++;
+            }
+        }
+        assertThat(admissions).as("the traffic kept the shaper busy").isGreaterThan(100);
+    }
+}

@@ -1,0 +1,184 @@
+package dev.ratelimit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** What only the in-memory limiter can promise: nanosecond exactness, wide limits, expiry, bounds. */
+class MemoryRateLimiterTest {
+
+    private final ManualTicker ticker = new ManualTicker();
+    private final AtomicLong slept = new AtomicLong();
+
+    private MemoryRateLimiter limiter(Algorithm algorithm, Limit... limits) {
+        return (MemoryRateLimiter) RateLimiter.builder().algorithm(algorithm).limits(java.util.List.of(limits))
+                .ticker(ticker).sleeper(ticker.sleeper(slept)).build();
+    }
+
+    @Test
+    void refillIsExactToTheNanosecondAtARateThatIsNotWhole() {
+        // Three a second: one permit every 333,333,333 1/3 ns. Waiting exactly retryAfter each
+        // time must admit every request, one nanosecond less must not, and over exactly ten
+        // seconds exactly thirty permits refill: the fractions never drift.
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
+        long start = ticker.read();
+        assertThat(limiter.tryAcquire("k", 3).allowed()).isTrue();
+        int admitted = 0;
+        while (true) {
+            Decision denied = limiter.tryAcquire("k");
+            assertThat(denied.allowed()).isFalse();
+            if (ticker.read() + denied.retryAfterNanos() > start + Duration.ofSeconds(10).toNanos()) {
+                break;
+            }
+            ticker.advanceNanos(denied.retryAfterNanos() - 1);
+            assertThat(limiter.tryAcquire("k").allowed()).as("1 ns early").isFalse();
+            ticker.advanceNanos(1);
+            assertThat(limiter.tryAcquire("k").allowed()).as("at retryAfter").isTrue();
+            admitted++;
+        }
+        assertThat(admitted).isEqualTo(30);
+        assertThat(ticker.read() - start).as("the 30th permit is due at exactly 10 s").isEqualTo(10_000_000_000L);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = "SLIDING_WINDOW_LOG", mode = EnumSource.Mode.EXCLUDE)
+    void theLargestLimitsNeitherOverflowNorRound(Algorithm algorithm) {
+        // One permit a year with room for 10^12: the deficit of an empty bucket is 10^12 years in
+        // nanoseconds, far past 64 bits, so this runs on the exact wide arithmetic.
+        MemoryRateLimiter limiter = limiter(algorithm, Limit.of(1, Duration.ofDays(365)).withCapacity(Limit.MAX_CAPACITY),
+                Limit.of(Limit.MAX_CAPACITY, Duration.ofDays(365)));
+        Decision all = limiter.tryAcquire("k", Limit.MAX_CAPACITY);
+        assertThat(all.allowed()).isTrue();
+        assertThat(all.remaining()).isZero();
+        Decision next = limiter.tryAcquire("k");
+        assertThat(next.allowed()).isFalse();
+        assertThat(next.retryAfterNanos()).isPositive();
+        assertThat(next.resetAfterNanos()).isPositive();
+
+        ticker.advance(Duration.ofDays(365 * 3));
+        // Three years refill three permits; the leaky bucket's queue of 10^12 drains at one a year.
+        assertThat(limiter.tryAcquire("k").allowed()).isEqualTo(algorithm != Algorithm.LEAKY_BUCKET);
+    }
+
+    @Test
+    void aWideRateStaysExact() {
+        // 100,003 is prime, so n' = 100,003 > 2^16 and the limit takes the wide path; a permit
+        // refills every 9,999.7 ns, so three are due at ceil(29,999.1) = 30,000 ns.
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(100_003, Duration.ofSeconds(1)));
+        assertThat(limiter.tryAcquire("k", 100_003).allowed()).isTrue();
+        assertThat(limiter.tryAcquire("k", 3).retryAfterNanos()).isEqualTo(30_000);
+        ticker.advanceNanos(29_999);
+        assertThat(limiter.tryAcquire("k", 3).allowed()).isFalse();
+        ticker.advanceNanos(1);
+        // Full again once the 100,003 - 0.0009 permits still missing have refilled.
+        assertThat(limiter.tryAcquire("k", 3)).isEqualTo(new Decision(true, 0, 100_003, 0, 1000000000L));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aTickerThatJumpsBackwardsNeverCreatesPermits(Algorithm algorithm) {
+        MemoryRateLimiter limiter = limiter(algorithm, Limit.of(10, Duration.ofSeconds(1)), Limit.of(100, Duration.ofMinutes(1)));
+        ticker.advanceMillis(500);
+        limiter.tryAcquire("k", algorithm == Algorithm.LEAKY_BUCKET ? 1 : 10);
+        long before = limiter.peek("k").remaining();
+
+        for (long back : new long[] {1, 1_000_000, Duration.ofMinutes(10).toNanos(), Duration.ofHours(30).toNanos()}) {
+            ticker.advanceNanos(-back);
+            Decision decision = limiter.tryAcquire("k");
+            assertThat(decision.allowed()).as("%d ns back", back).isFalse();
+            assertThat(decision.remaining()).isBetween(0L, before);
+            assertThat(limiter.peek("k").remaining()).isBetween(0L, before);
+            ticker.advanceNanos(back);
+        }
+        ticker.advance(Duration.ofHours(1));
+        assertThat(limiter.tryAcquire("k").allowed()).as("time moving on again refills").isTrue();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aDenialByOneLimitTakesNothingFromTheOthers(Algorithm algorithm) {
+        MemoryRateLimiter limiter = limiter(algorithm, Limit.of(5, Duration.ofSeconds(1)), Limit.of(3, Duration.ofMinutes(1)));
+        assertThat(limiter.tryAcquire("k", 3).allowed()).isTrue();
+        ticker.advance(Duration.ofSeconds(2));
+        Decision before = limiter.peek("k");
+        assertThat(limiter.tryAcquire("k", 2).allowed()).as("the per-minute limit is spent").isFalse();
+        assertThat(limiter.peek("k")).isEqualTo(before);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void anIdleKeyIsDroppedOnceItWouldBeFullAnyway(Algorithm algorithm) {
+        MemoryRateLimiter limiter = limiter(algorithm, Limit.of(10, Duration.ofSeconds(1)));
+        limiter.tryAcquire("k");
+        assertThat(limiter.trackedKeys()).isEqualTo(1);
+
+        ticker.advance(Duration.ofSeconds(1));
+        assertThat(limiter.trackedKeys()).as("still within its idle window").isEqualTo(1);
+        ticker.advance(Duration.ofSeconds(2).plusNanos(1));
+        assertThat(limiter.trackedKeys()).isZero();
+        assertThat(limiter.tryAcquire("k").remaining()).isEqualTo(9);
+    }
+
+    @Test
+    void peekingNeitherCreatesNorKeepsAKey() {
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(10, Duration.ofSeconds(1)));
+        limiter.peek("ghost");
+        assertThat(limiter.trackedKeys()).isZero();
+    }
+
+    @Test
+    void trackedKeysAreBoundedByMaxKeys() {
+        MemoryRateLimiter limiter = (MemoryRateLimiter) RateLimiter.builder().limit(Limit.of(10, Duration.ofMinutes(1)))
+                .ticker(ticker).maxKeys(100).build();
+        for (int i = 0; i < 10_000; i++) {
+            limiter.tryAcquire("client-" + i);
+        }
+        assertThat(limiter.trackedKeys()).isLessThanOrEqualTo(100);
+    }
+
+    @Test
+    void acquireWaitsExactlyAsLongAsItMust() throws InterruptedException {
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
+        limiter.tryAcquire("k", 3);
+
+        Decision decision = limiter.acquire("k", 2, Duration.ofSeconds(1));
+
+        assertThat(decision.allowed()).isTrue();
+        assertThat(slept.get()).isEqualTo(666_666_667L);
+    }
+
+    @Test
+    void acquireHonoursInterruptionAndConsumesNothing() {
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
+        limiter.tryAcquire("k", 3);
+        Thread.currentThread().interrupt();
+        try {
+            assertThatThrownBy(() -> limiter.acquire("k", 1, Duration.ofSeconds(5))).isInstanceOf(InterruptedException.class);
+        } finally {
+            Thread.interrupted();
+        }
+        ticker.advance(Duration.ofSeconds(1));
+        assertThat(limiter.tryAcquire("k", 3).allowed()).isTrue();
+    }
+
+    @Test
+    void leakyBucketAcquireSpacesCallersEvenly() throws InterruptedException {
+        MemoryRateLimiter limiter = limiter(Algorithm.LEAKY_BUCKET, Limit.of(4, Duration.ofSeconds(1)));
+        long start = ticker.read();
+        for (int i = 0; i < 5; i++) {
+            assertThat(limiter.acquire("k", 1, Duration.ofSeconds(1)).allowed()).isTrue();
+            assertThat(ticker.read() - start).as("request %d goes at its slot", i).isEqualTo(i * 250_000_000L);
+        }
+    }
+
+    @Test
+    void aNullMaxWaitIsRejected() {
+        MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
+        assertThatThrownBy(() -> limiter.acquire("k", 1, null)).isInstanceOf(NullPointerException.class).hasMessage("maxWait");
+    }
+}
