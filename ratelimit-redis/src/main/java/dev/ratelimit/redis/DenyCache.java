@@ -20,9 +20,10 @@ import java.util.concurrent.atomic.LongAdder;
  * consume more, which makes the true retry later, never earlier. Elapsed time is measured on the
  * local ticker from a reading taken before the Redis call, so an entry ends no later than Redis's
  * own retry time. Not used for requests of several permits, nor for the leaky bucket, whose
- * figures change with every microsecond, nor for the sliding window counter: core keeps a
- * window's phase while the key is touched, denials included, and Redis does not see the denials
- * this cache answers, so the two would anchor later windows differently.
+ * figures change with every microsecond. The sliding window counter qualifies because a denial
+ * changes nothing that matters: its windows only roll forward, which is a function of time alone
+ * (a denied key always holds a count, so it never re-anchors), and the times it reports (the
+ * binding limit's admitting instant, the end of the windows) are fixed instants.
  */
 final class DenyCache {
 
@@ -32,7 +33,7 @@ final class DenyCache {
     private final Cache<String, Denial> denials;
 
     static boolean supports(Algorithm algorithm) {
-        return algorithm != Algorithm.LEAKY_BUCKET && algorithm != Algorithm.SLIDING_WINDOW_COUNTER;
+        return algorithm != Algorithm.LEAKY_BUCKET;
     }
 
     private final LongAdder saved = new LongAdder();

@@ -53,10 +53,8 @@ final class LuaPolicy {
     static LuaPolicy of(Policy policy) {
         List<String> args = new ArrayList<>();
         args.add(Integer.toString(policy.limits().size()));
-        long longestPeriod = 0;
         for (Limit limit : policy.limits()) {
             long period = micros(limit);
-            longestPeriod = Math.max(longestPeriod, period);
             args.add(Long.toString(limit.capacity()));
             if (policy.algorithm() == Algorithm.TOKEN_BUCKET || policy.algorithm() == Algorithm.LEAKY_BUCKET) {
                 long gcd = BigInteger.valueOf(limit.permits()).gcd(BigInteger.valueOf(period)).longValueExact();
@@ -79,9 +77,7 @@ final class LuaPolicy {
             case LEAKY_BUCKET -> new LuaPolicy(policy, "gcra.lua", "lb", with(args, "1"));
             case FIXED_WINDOW -> new LuaPolicy(policy, "fixed_window.lua", "fw", args);
             case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, "sliding_window_log.lua", "swl", args);
-            // core expires an idle key after twice its longest period; the script mirrors that
-            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, "sliding_window_counter.lua", "swc",
-                    with(args, Long.toString(2 * longestPeriod)));
+            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, "sliding_window_counter.lua", "swc", args);
         };
     }
 

