@@ -46,7 +46,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final LuaPolicy lua;
     private final KeyLayout keys;
     private final ScriptRunner runner;
-    private final AutoCloseable ownedConnection;
+    private final RedisConnection connection;
     private final FailureMode failureMode;
     private final CircuitBreaker breaker;
     private final DenyCache denyCache;
@@ -55,13 +55,13 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final long smallestCapacity;
     private final RateLimiter local;
 
-    private RedisRateLimiter(Builder b, LuaPolicy lua, ScriptRunner runner, AutoCloseable ownedConnection) {
+    private RedisRateLimiter(Builder b, LuaPolicy lua, RedisConnection connection) {
         // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
         super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, b.sleeper);
         this.lua = lua;
         this.keys = new KeyLayout(b.keyPrefix, lua.stateName(), lua.keyCount());
-        this.runner = runner;
-        this.ownedConnection = ownedConnection;
+        this.connection = connection;
+        this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
         this.failureMode = b.failureMode;
         this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
         this.redisTime = b.ticker == null;
@@ -204,12 +204,10 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     /** Closes the connection if this limiter opened it from a client; a given connection stays open. */
     @Override
     public void close() {
-        if (ownedConnection != null) {
-            try {
-                ownedConnection.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("could not close the Redis connection", e);
-            }
+        try {
+            connection.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not close the Redis connection", e);
         }
     }
 
@@ -417,35 +415,54 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         /**
          * Builds the limiter, connecting first when given a client.
          *
+         * <p>If that connection fails, a limiter in {@link FailureMode#CLOSED} is refused. In
+         * {@link FailureMode#OPEN} and {@link FailureMode#LOCAL} the limiter is built anyway, with a
+         * warning and its circuit breaker open: it decides by its failure mode and tries to connect
+         * on each probe, so it starts using Redis as soon as Redis answers.
+         *
          * @throws IllegalArgumentException  if no limit was added, or a limit cannot be kept exact in
          *                                   Redis (see {@code docs/redis.md} for the bounds)
          * @throws IllegalStateException     if no client or connection was given
-         * @throws RedisUnavailableException if connecting through the client failed
+         * @throws RedisUnavailableException in {@link FailureMode#CLOSED}, if connecting through the
+         *                                   client failed
          */
         public RedisRateLimiter build() {
             LuaPolicy lua = LuaPolicy.of(policy != null ? policy : new Policy(algorithm, limits));
-            long timeout = commandTimeout.toNanos();
-            try {
-                if (client != null) {
-                    StatefulRedisConnection<String, String> c = client.connect(StringCodec.UTF8);
-                    return new RedisRateLimiter(this, lua, new ScriptRunner(c.async(), c.async(), lua, timeout), c);
-                }
-                if (clusterClient != null) {
-                    StatefulRedisClusterConnection<String, String> c = clusterClient.connect(StringCodec.UTF8);
-                    return new RedisRateLimiter(this, lua, new ScriptRunner(c.async(), c.async(), lua, timeout), c);
-                }
-            } catch (io.lettuce.core.RedisException e) {
-                throw new RedisUnavailableException("cannot connect to Redis: " + e.getMessage(), e);
-            }
             if (connection != null) {
-                return new RedisRateLimiter(this, lua,
-                        new ScriptRunner(connection.async(), connection.async(), lua, timeout), null);
+                return new RedisRateLimiter(this, lua, RedisConnection.given(
+                        new RedisConnection.Commands(connection.async(), connection.async())));
             }
             if (clusterConnection != null) {
-                return new RedisRateLimiter(this, lua,
-                        new ScriptRunner(clusterConnection.async(), clusterConnection.async(), lua, timeout), null);
+                return new RedisRateLimiter(this, lua, RedisConnection.given(
+                        new RedisConnection.Commands(clusterConnection.async(), clusterConnection.async())));
             }
-            throw new IllegalStateException("a Redis client or connection is required: call client(...) or connection(...)");
+            RedisConnection owned;
+            if (client != null) {
+                RedisClient c = client;
+                owned = RedisConnection.owned(() -> {
+                    StatefulRedisConnection<String, String> open = c.connect(StringCodec.UTF8);
+                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
+                });
+            } else if (clusterClient != null) {
+                RedisClusterClient c = clusterClient;
+                owned = RedisConnection.owned(() -> {
+                    StatefulRedisClusterConnection<String, String> open = c.connect(StringCodec.UTF8);
+                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
+                });
+            } else {
+                throw new IllegalStateException("a Redis client or connection is required: call client(...) or connection(...)");
+            }
+            try {
+                owned.connect();
+            } catch (RedisUnavailableException e) {
+                if (failureMode == FailureMode.CLOSED) {
+                    throw e;
+                }
+                RedisRateLimiter limiter = new RedisRateLimiter(this, lua, owned);
+                limiter.breaker.failed(e); // logs the warning; the first probe comes after circuitBreakerWait
+                return limiter;
+            }
+            return new RedisRateLimiter(this, lua, owned);
         }
 
         private void clearConnection() {

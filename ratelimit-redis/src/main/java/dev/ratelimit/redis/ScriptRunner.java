@@ -3,7 +3,6 @@ package dev.ratelimit.redis;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -16,20 +15,18 @@ import java.util.concurrent.TimeoutException;
  * <p>The digest is computed locally, so nothing is loaded up front: the first call on a node, or
  * the first after a restart or failover flushed its script cache, gets {@code NOSCRIPT} and is
  * repeated once as {@code EVAL}, which caches the script on that node again. Both attempts share
- * one deadline. In a cluster, Lettuce routes both by the first key, whose hash tag every key shares.
+ * one deadline, as does connecting first when the limiter was built while Redis was unreachable
+ * (see {@link RedisConnection}). In a cluster, Lettuce routes both by the first key, whose hash tag every key shares.
  */
 final class ScriptRunner {
 
-    private final RedisScriptingAsyncCommands<String, String> scripting;
-    private final RedisKeyAsyncCommands<String, String> keyCommands;
+    private final RedisConnection connection;
     private final String script;
     private final String sha;
     private final long timeoutNanos;
 
-    ScriptRunner(RedisScriptingAsyncCommands<String, String> scripting, RedisKeyAsyncCommands<String, String> keyCommands,
-                 LuaPolicy lua, long timeoutNanos) {
-        this.scripting = scripting;
-        this.keyCommands = keyCommands;
+    ScriptRunner(RedisConnection connection, LuaPolicy lua, long timeoutNanos) {
+        this.connection = connection;
         this.script = lua.script();
         this.sha = lua.sha();
         this.timeoutNanos = timeoutNanos;
@@ -41,6 +38,7 @@ final class ScriptRunner {
      */
     List<Long> run(String[] keys, String[] args) {
         long deadline = System.nanoTime() + timeoutNanos;
+        RedisScriptingAsyncCommands<String, String> scripting = connection.commands(deadline).scripting();
         try {
             try {
                 return await(scripting.evalsha(sha, ScriptOutputType.MULTI, keys, args), deadline);
@@ -58,7 +56,8 @@ final class ScriptRunner {
     /** Deletes {@code keys}, which share one slot. */
     void delete(String[] keys) {
         try {
-            await(keyCommands.del(keys), System.nanoTime() + timeoutNanos);
+            long deadline = System.nanoTime() + timeoutNanos;
+            await(connection.commands(deadline).keys().del(keys), deadline);
         } catch (ExecutionException e) {
             throw new RedisUnavailableException("Redis failed: " + e.getCause(), e.getCause());
         }
