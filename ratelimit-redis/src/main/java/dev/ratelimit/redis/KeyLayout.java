@@ -3,8 +3,7 @@ package dev.ratelimit.redis;
 import java.util.Objects;
 
 /**
- * Redis keys for one limiter: {@code <prefix>{<client>}:<algorithm>:<policy hash>}, plus
- * {@code :<i>} for the sliding log's per-limit lists.
+ * The Redis key of one client's state under one limiter: {@code <prefix>{<client>}:<algorithm>:<policy hash>}.
  *
  * <p>The braces are the cluster hash tag, so all of a client's keys live in one slot and one
  * script can touch them atomically. Client text is escaped ({@code %} {@code {} {@code }} become
@@ -16,12 +15,10 @@ final class KeyLayout {
 
     private final String prefix;
     private final String suffix;
-    private final int count;
 
-    KeyLayout(String prefix, String stateName, int count) {
+    KeyLayout(String prefix, String stateName) {
         this.prefix = checkPrefix(prefix);
         this.suffix = "}:" + stateName;
-        this.count = count;
     }
 
     static String checkPrefix(String prefix) {
@@ -33,15 +30,9 @@ final class KeyLayout {
         return prefix;
     }
 
-    /** The keys of {@code client}'s state, main key first. */
+    /** The keys of {@code client}'s state, as a script's KEYS: one key, since every algorithm keeps one. */
     String[] keys(String client) {
-        String main = prefix + "{" + escape(client) + suffix;
-        String[] keys = new String[count];
-        keys[0] = main;
-        for (int i = 1; i < count; i++) {
-            keys[i] = main + ":" + (i - 1);
-        }
-        return keys;
+        return new String[] {prefix + "{" + escape(client) + suffix};
     }
 
     static String escape(String client) {

@@ -93,11 +93,6 @@ final class LuaPolicy {
         return sha;
     }
 
-    /** How many keys one client's state takes: one, plus one log per limit for the sliding log. */
-    int keyCount() {
-        return policy.algorithm() == Algorithm.SLIDING_WINDOW_LOG ? 1 + policy.limits().size() : 1;
-    }
-
     /**
      * Names the state so that limiters of different policies never read each other's: the
      * algorithm and a hash of the limits. Changing a limit therefore starts every client afresh.

@@ -59,7 +59,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
         super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, b.sleeper);
         this.lua = lua;
-        this.keys = new KeyLayout(b.keyPrefix, lua.stateName(), lua.keyCount());
+        this.keys = new KeyLayout(b.keyPrefix, lua.stateName());
         this.connection = connection;
         this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
         this.failureMode = b.failureMode;

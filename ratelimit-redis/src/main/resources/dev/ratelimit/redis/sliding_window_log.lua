@@ -1,71 +1,89 @@
--- SLIDING_WINDOW_LOG: core's SlidingWindowLog in microseconds. KEYS[1] holds the permits in
--- each limit's log; KEYS[1 + i] is limit i's log, a list of 'time:permits' entries, oldest
--- first, one per distinct admission time. Every key shares the client's hash tag (one slot).
+-- SLIDING_WINDOW_LOG: core's SlidingWindowLog in microseconds, in one list per client (KEYS[1]).
+-- Every limit admits the same requests at the same times, so the limits share one log and differ
+-- only in where their windows start. Element 0 is a header, then 'time:permits' entries, oldest
+-- first, one per distinct admission time. Header: '2|len|last|lastPermits', then per limit
+-- 'used|first|firstTime': the permits in its window, the index of its oldest entry still in the
+-- window (len + 1 when none) and that entry's time, so that nothing is read when nothing left.
+-- Entries older than every window are trimmed once 16 have gathered (the header's indices say
+-- where each window starts, so stale entries change nothing but memory).
+-- Per decision: TIME, one LRANGE (the header and the oldest entries together); when admitted,
+-- RPUSH or LSET of the newest entry, LSET of the header and PEXPIRE; sometimes an LTRIM; further
+-- LRANGEs only when many entries leave at once or a denial must count far into the log.
 -- ARGV 6..: C, P (µs) per limit.
 local limits = columns(2)
 local C, P = limits[1], limits[2]
 local key = KEYS[1]
-local used = load(key, n)
-local dirty = false
-if not used then
-  -- logs without their counts (another format, or lost): start afresh
-  used = fresh({}, { 0 })
-  for i = 1, n do redis.call('DEL', KEYS[1 + i]) end
-end
+local FORMAT = '2'
+local CHUNK = 32
+local TRIM_AT = 16
 
-local function parse(entry)
-  local t, p = string.match(entry, '^(%-?%d+):(%d+)$')
+local raw = {}       -- entry index (1-based, = list index) -> 'time:permits', as read
+local len, last, lastP = 0, 0, 0
+local used, first, firstT = {}, {}, {}
+local exists = false
+
+local function parse(e)
+  local t, p = string.match(e, '^(%-?%d+):(%d+)$')
   return tonumber(t), tonumber(p)
 end
 
-local function entry(index, i)
-  local e = redis.call('LINDEX', KEYS[1 + i], index)
-  if not e then return nil end
-  return parse(e)
+-- The header and the oldest entries in one round; anything unreadable (another format, the old
+-- layout's string, a wrong shape) is dropped and the client starts afresh.
+local head = redis.pcall('LRANGE', key, 0, CHUNK)
+local fields = nil
+if type(head) == 'table' and head.err == nil and head[1] then
+  fields = {}
+  for f in string.gmatch(head[1], '[^|]+') do fields[#fields + 1] = f end
+  if fields[1] ~= FORMAT or #fields ~= 4 + 3 * n then fields = nil end
+end
+if fields then
+  exists = true
+  len, last, lastP = tonumber(fields[2]), tonumber(fields[3]), tonumber(fields[4])
+  for i = 1, n do
+    used[i], first[i], firstT[i] = tonumber(fields[2 + 3 * i]), tonumber(fields[3 + 3 * i]), tonumber(fields[4 + 3 * i])
+  end
+  for j = 2, #head do raw[j - 1] = head[j] end
+else
+  if type(head) ~= 'table' or head.err ~= nil or head[1] then redis.call('DEL', key) end
+  for i = 1, n do used[i], first[i], firstT[i] = 0, 1, 0 end
 end
 
--- Drops the entries that have left the window (now - period, now].
+local function entry(index)
+  if index > len then error('log ' .. key .. ' has no entry ' .. index) end
+  if not raw[index] then
+    local got = redis.call('LRANGE', key, index, index + CHUNK - 1)
+    for j, e in ipairs(got) do raw[index + j - 1] = e end
+  end
+  return parse(raw[index])
+end
+
+local dirty = false
+
+-- Moves limit i's window start past the entries that have left (now - period, now].
 local function expire(i)
-  while true do
-    local t, p = entry(0, i)
-    if not t or now - t < P[i] then return end
-    redis.call('LPOP', KEYS[1 + i])
+  while used[i] > 0 and now - firstT[i] >= P[i] do
+    local _, p = entry(first[i])
     used[i] = used[i] - p
+    first[i] = first[i] + 1
+    if used[i] > 0 then firstT[i] = entry(first[i]) else firstT[i] = 0 end
     dirty = true
   end
 end
 
--- µs until the oldest entries holding at least `excess` permits have left.
+-- µs until the oldest entries in limit i's window holding at least `excess` permits have left.
 local function timeToFree(i, excess)
-  local freed, index = 0, 0
+  local freed, index = 0, first[i]
   while true do
-    local chunk = redis.call('LRANGE', KEYS[1 + i], index, index + 63)
-    for _, e in ipairs(chunk) do
-      local t, p = parse(e)
-      freed = freed + p
-      if freed >= excess then return t + P[i] - now end
-    end
-    if #chunk < 64 then
-      error('log of ' .. KEYS[1 + i] .. ' holds fewer than ' .. excess .. ' permits')
-    end
-    index = index + 64
+    local t, p = entry(index)
+    freed = freed + p
+    if freed >= excess then return t + P[i] - now end
+    index = index + 1
   end
-end
-
-local function append(i)
-  local t, p = entry(-1, i)
-  if t == now then
-    redis.call('LSET', KEYS[1 + i], -1, string.format('%.0f:%.0f', now, p + k))
-  else
-    redis.call('RPUSH', KEYS[1 + i], string.format('%.0f:%.0f', now, k))
-  end
-  used[i] = used[i] + k
 end
 
 local function resetOf(i)
-  local t = entry(-1, i)
-  if not t then return 0 end
-  return t + P[i] - now
+  if used[i] > 0 then return last + P[i] - now end
+  return 0
 end
 
 local ok, retry = true, 0
@@ -78,18 +96,61 @@ for i = 1, n do
     retry = math.max(retry, timeToFree(i, excess))
   end
 end
-if ok and op ~= 'p' then
-  local ttl = 0
-  for i = 1, n do
-    append(i)
-    ttl = math.max(ttl, resetOf(i))
+
+local admitted = ok and op ~= 'p'
+local merged = false
+if admitted then
+  if len > 0 and last == now then
+    merged = true
+    lastP = lastP + k
+  else
+    len, last, lastP = len + 1, now, k
+    for i = 1, n do
+      if used[i] == 0 then first[i], firstT[i] = len, now end
+    end
   end
-  for i = 1, n do redis.call('PEXPIRE', KEYS[1 + i], millis(ttl)) end
-  store(key, used, ttl)
-elseif dirty then
-  redis.call('SET', key, encode(used), 'KEEPTTL')
+  for i = 1, n do used[i] = used[i] + k end
 end
-return reply(ok, retry, C,
+
+-- The figures first: the writes below renumber the entries.
+local result = reply(ok, retry, C,
   function(i) return C[i] - used[i] end,
   resetOf,
   function(i) return timeToFree(i, used[i] + 1 - C[i]) end, 0)
+
+local empty = true
+for i = 1, n do if used[i] > 0 then empty = false end end
+if empty then
+  -- every entry has left: the state is a fresh key's
+  if exists then redis.call('DEL', key) end
+elseif admitted or dirty then
+  local stale = len
+  for i = 1, n do stale = math.min(stale, first[i] - 1) end
+  local newest = string.format('%.0f:%.0f', last, lastP)
+  if not exists then
+    stale = 0
+  elseif admitted then
+    if merged then redis.call('LSET', key, -1, newest) else redis.call('RPUSH', key, newest) end
+  end
+  if stale < TRIM_AT then stale = 0 end
+  local h = { FORMAT, string.format('%.0f', len - stale), string.format('%.0f', last), string.format('%.0f', lastP) }
+  for i = 1, n do
+    h[#h + 1] = string.format('%.0f', used[i])
+    h[#h + 1] = string.format('%.0f', first[i] - stale)
+    h[#h + 1] = string.format('%.0f', firstT[i])
+  end
+  local header = table.concat(h, '|')
+  if not exists then
+    redis.call('RPUSH', key, header, newest)
+  else
+    -- LTRIM keeps list indices stale..end; the header then overwrites entry `stale` at index 0
+    if stale > 0 then redis.call('LTRIM', key, stale, -1) end
+    redis.call('LSET', key, 0, header)
+  end
+  if admitted then
+    local ttl = 0
+    for i = 1, n do ttl = math.max(ttl, resetOf(i)) end
+    redis.call('PEXPIRE', key, millis(ttl))
+  end
+end
+return result

@@ -67,7 +67,7 @@ class ExactCountRaceTest {
         Policy policy = policy(algorithm);
         String prefix = TestRedis.prefix();
         LuaPolicy lua = LuaPolicy.of(policy);
-        KeyLayout layout = new KeyLayout(prefix, lua.stateName(), lua.keyCount());
+        KeyLayout layout = new KeyLayout(prefix, lua.stateName());
         Set<Integer> masters = new TreeSet<>();
         List<String> clients = new ArrayList<>();
         for (int i = 0; masters.size() < 3 && i < 1000; i++) {

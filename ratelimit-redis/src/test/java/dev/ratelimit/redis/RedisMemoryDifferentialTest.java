@@ -55,22 +55,27 @@ class RedisMemoryDifferentialTest {
         String only = System.getProperty("ratelimit.case"); // ALGORITHM:seed, to replay one failure
         if (only != null) {
             String[] parts = only.split(":");
-            return List.<Object[]>of(new Object[] {Algorithm.valueOf(parts[0]), Long.parseLong(parts[1])});
+            return List.<Object[]>of(new Object[] {Algorithm.valueOf(parts[0]), Long.parseLong(parts[1]),
+                    parts.length > 2 && parts[2].equals("long")});
         }
         long seed = System.nanoTime();
         for (Algorithm algorithm : Algorithm.values()) {
             for (int i = 0; i < 8; i++) {
-                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal()});
+                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal(), false});
             }
+        }
+        // Logs of hundreds of entries: the script reads them in chunks and trims them in batches.
+        for (int i = 0; i < 4; i++) {
+            cases.add(new Object[] {Algorithm.SLIDING_WINDOW_LOG, seed + 977L * i, true});
         }
         return cases;
     }
 
-    @ParameterizedTest(name = "{0} seed {1}")
+    @ParameterizedTest(name = "{0} seed {1} long logs {2}")
     @MethodSource("cases")
-    void sameDecisionsAsMemory(Algorithm algorithm, long seed) {
+    void sameDecisionsAsMemory(Algorithm algorithm, long seed, boolean longLogs) {
         Random random = new Random(seed);
-        Policy policy = randomPolicy(algorithm, random);
+        Policy policy = longLogs ? longLogPolicy(random) : randomPolicy(algorithm, random);
         AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L + 1000L * random.nextInt(1_000_000));
         RateLimiter memory = RateLimiter.builder().algorithm(algorithm).limits(policy.limits()).ticker(nanos::get).build();
         try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).policy(policy)
@@ -78,7 +83,7 @@ class RedisMemoryDifferentialTest {
             long smallest = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
             long longest = policy.limits().stream().mapToLong(Limit::periodNanos).max().orElseThrow() / 1000;
             String[] keys = {"alice", "bob{x}", "%7B"};
-            for (int step = 0; step < 300; step++) {
+            for (int step = 0; step < (longLogs ? 3000 : 300); step++) {
                 String key = keys[random.nextInt(keys.length)];
                 String what;
                 Decision expected;
@@ -103,9 +108,9 @@ class RedisMemoryDifferentialTest {
                 if (Boolean.getBoolean("ratelimit.trace")) {
                     System.out.println(step + " t=" + nanos.get() / 1000 + " " + what + " -> " + actual);
                 }
-                assertThat(actual).as("seed %d, step %d, t=%d µs, %s, policy %s", seed, step, nanos.get() / 1000, what, policy)
+                assertThat(actual).as("seed %d%s, step %d, t=%d µs, %s, policy %s", seed, longLogs ? " (long logs)" : "", step, nanos.get() / 1000, what, policy)
                         .isEqualTo(roundedToMicros(expected));
-                nanos.addAndGet(1000 * advance(random, longest));
+                nanos.addAndGet(1000 * advance(random, longLogs ? longest / 64 : longest));
             }
             assertThat(redis.failedCalls()).isZero();
         }
@@ -136,6 +141,14 @@ class RedisMemoryDifferentialTest {
             limits.add(new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity));
         }
         return new Policy(algorithm, limits);
+    }
+
+    /** A log of up to 400 entries and a shorter limit within it, so windows start far apart. */
+    private static Policy longLogPolicy(Random random) {
+        return new Policy(Algorithm.SLIDING_WINDOW_LOG, List.of(
+                new Limit(400, Duration.ofNanos(1000L * (200_000 + random.nextInt(800_000))), 400),
+                new Limit(40 + random.nextInt(60), Duration.ofNanos(1000L * (20_000 + random.nextInt(100_000))),
+                        40 + random.nextInt(60))));
     }
 
     static Decision roundedToMicros(Decision d) {
