@@ -40,14 +40,16 @@ public final class RedisLoad {
     public static void main(String[] args) throws Exception {
         RedisClient client = TestRedis.client();
         try (StatefulRedisConnection<String, String> admin = client.connect()) {
-            for (Algorithm algorithm : List.of(Algorithm.TOKEN_BUCKET, Algorithm.SLIDING_WINDOW_LOG)) {
+            for (Algorithm algorithm : Algorithm.values()) {
                 run(client, admin, algorithm, "one key, admitted", 1, Limit.of(1_000_000, Duration.ofSeconds(1)), true);
                 run(client, admin, algorithm, "10,000 keys, admitted", 10_000, Limit.of(1_000_000, Duration.ofSeconds(1)), true);
             }
-            run(client, admin, Algorithm.TOKEN_BUCKET, "one key, denied flood, deny cache on", 1,
-                    Limit.of(10, Duration.ofMinutes(1)), true);
-            run(client, admin, Algorithm.TOKEN_BUCKET, "one key, denied flood, deny cache off", 1,
-                    Limit.of(10, Duration.ofMinutes(1)), false);
+            for (Algorithm algorithm : List.of(Algorithm.TOKEN_BUCKET, Algorithm.SLIDING_WINDOW_COUNTER)) {
+                run(client, admin, algorithm, "one key, denied flood, deny cache on", 1,
+                        Limit.of(10, Duration.ofMinutes(1)), true);
+                run(client, admin, algorithm, "one key, denied flood, deny cache off", 1,
+                        Limit.of(10, Duration.ofMinutes(1)), false);
+            }
         } finally {
             client.shutdown();
         }
