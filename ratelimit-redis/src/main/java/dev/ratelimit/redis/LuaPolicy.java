@@ -1,0 +1,163 @@
+package dev.ratelimit.redis;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A {@link Policy} as its Lua script sees it: the script text, the limits as arguments in
+ * microseconds, and the checks that keep every number the script forms an exact double.
+ *
+ * <p>Redis's Lua numbers are doubles, exact for integers below 2<sup>53</sup>; the scripts keep
+ * every integer below 2<sup>52</sup> so that a rounded quotient is off by at most one and can be
+ * corrected. Hence these bounds, checked here so that a limiter is refused rather than rounded:
+ * <ul>
+ *   <li>every period is a whole number of microseconds (Redis time has microsecond resolution);
+ *   <li>token and leaky bucket: {@code capacity * P' + R < 2^52}, where {@code R/P'} is
+ *       {@code permits/period(µs)} reduced by their gcd;
+ *   <li>sliding window counter: {@code capacity * period(µs) < 2^52}.
+ * </ul>
+ * Fixed window and sliding log need nothing more: their counts are at most 10<sup>12</sup>.
+ */
+final class LuaPolicy {
+
+    static final long EXACT = 1L << 52;
+
+    private final Policy policy;
+    private final String script;
+    private final String sha;
+    private final String tag;
+    private final List<String> limitArgs;
+
+    private LuaPolicy(Policy policy, String file, String tag, List<String> limitArgs) {
+        this.policy = policy;
+        this.script = resource("common.lua") + "\n" + resource(file);
+        this.sha = sha1(script);
+        this.tag = tag;
+        this.limitArgs = List.copyOf(limitArgs);
+    }
+
+    /**
+     * @throws IllegalArgumentException if a limit cannot be kept exact in Redis's doubles
+     */
+    static LuaPolicy of(Policy policy) {
+        List<String> args = new ArrayList<>();
+        args.add(Integer.toString(policy.limits().size()));
+        for (Limit limit : policy.limits()) {
+            long period = micros(limit);
+            args.add(Long.toString(limit.capacity()));
+            if (policy.algorithm() == Algorithm.TOKEN_BUCKET || policy.algorithm() == Algorithm.LEAKY_BUCKET) {
+                long gcd = BigInteger.valueOf(limit.permits()).gcd(BigInteger.valueOf(period)).longValueExact();
+                long rate = limit.permits() / gcd;
+                long cost = period / gcd;
+                requireExact(limit, BigInteger.valueOf(limit.capacity()).multiply(BigInteger.valueOf(cost))
+                        .add(BigInteger.valueOf(rate)), "capacity * period(µs) / gcd(permits, period(µs)) + permits / gcd");
+                args.add(Long.toString(rate));
+                args.add(Long.toString(cost));
+            } else {
+                if (policy.algorithm() == Algorithm.SLIDING_WINDOW_COUNTER) {
+                    requireExact(limit, BigInteger.valueOf(limit.capacity()).multiply(BigInteger.valueOf(period)),
+                            "capacity * period(µs)");
+                }
+                args.add(Long.toString(period));
+            }
+        }
+        return switch (policy.algorithm()) {
+            case TOKEN_BUCKET -> new LuaPolicy(policy, "gcra.lua", "tb", with(args, "0"));
+            case LEAKY_BUCKET -> new LuaPolicy(policy, "gcra.lua", "lb", with(args, "1"));
+            case FIXED_WINDOW -> new LuaPolicy(policy, "fixed_window.lua", "fw", args);
+            case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, "sliding_window_log.lua", "swl", args);
+            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, "sliding_window_counter.lua", "swc", args);
+        };
+    }
+
+    Policy policy() {
+        return policy;
+    }
+
+    String script() {
+        return script;
+    }
+
+    String sha() {
+        return sha;
+    }
+
+    /**
+     * Names the state so that limiters of different policies never read each other's: the
+     * algorithm and a hash of the limits. Changing a limit therefore starts every client afresh.
+     */
+    String stateName() {
+        StringBuilder canonical = new StringBuilder(policy.algorithm().name());
+        for (Limit limit : policy.limits()) {
+            canonical.append('|').append(limit.permits()).append('/').append(limit.periodNanos())
+                    .append('/').append(limit.capacity());
+        }
+        return tag + ":" + sha1(canonical.toString()).substring(0, 8);
+    }
+
+    /** ARGV for one call: now, op, permits, max wait, then the limits. */
+    String[] args(String now, String op, long permits, long maxWaitMicros) {
+        String[] args = new String[4 + limitArgs.size()];
+        args[0] = now;
+        args[1] = op;
+        args[2] = Long.toString(permits);
+        args[3] = Long.toString(maxWaitMicros);
+        for (int i = 0; i < limitArgs.size(); i++) {
+            args[4 + i] = limitArgs.get(i);
+        }
+        return args;
+    }
+
+    private static long micros(Limit limit) {
+        long nanos = limit.periodNanos();
+        if (nanos % 1000 != 0) {
+            throw new IllegalArgumentException("period of limit " + limit
+                    + " must be a whole number of microseconds, Redis's time resolution: " + limit.period());
+        }
+        return nanos / 1000;
+    }
+
+    private static void requireExact(Limit limit, BigInteger value, String formula) {
+        if (value.compareTo(BigInteger.valueOf(EXACT)) >= 0) {
+            throw new IllegalArgumentException("limit " + limit + " cannot be kept exact in Redis, whose Lua numbers"
+                    + " are doubles: " + formula + " must be below 2^52 but is " + value
+                    + "; use a shorter period, a smaller capacity or a rate with a larger common divisor");
+        }
+    }
+
+    private static List<String> with(List<String> args, String last) {
+        List<String> all = new ArrayList<>(args);
+        all.add(last);
+        return all;
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = LuaPolicy.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing script resource " + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String sha1(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required of every JVM", e);
+        }
+    }
+}

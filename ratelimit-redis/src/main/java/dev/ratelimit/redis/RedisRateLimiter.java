@@ -1,0 +1,483 @@
+package dev.ratelimit.redis;
+
+import dev.ratelimit.core.AbstractRateLimiter;
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.core.Sleeper;
+import dev.ratelimit.core.Ticker;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.StringCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A {@link RateLimiter} whose state lives in Redis or Redis Cluster, so that every node that
+ * shares it enforces the same limits exactly.
+ *
+ * <p>Each decision is one {@code EVALSHA} of the algorithm's Lua script, which reads Redis's own
+ * {@code TIME} (microseconds), decides and writes atomically; app servers' clocks play no part.
+ * The decisions, and their remaining, limit, retryAfter and resetAfter figures, are those of the
+ * in-memory limiter with the same policy at the same times, with waits rounded up to whole
+ * microseconds. Keys expire when their state would be full again.
+ *
+ * <p>When Redis fails or does not answer within the command timeout, the {@link FailureMode}
+ * decides, and a circuit breaker keeps later calls from waiting for Redis until a probe succeeds.
+ * {@link #isAvailable()} and the counters report health.
+ *
+ * <pre>{@code
+ * RedisRateLimiter limiter = RedisRateLimiter.builder()
+ *         .client(RedisClient.create("redis://localhost:6379"))
+ *         .limit(Limit.of(100, Duration.ofMinutes(1)))
+ *         .build();
+ * }</pre>
+ *
+ * <p>Thread-safe. {@link #close()} closes the connection if the limiter opened it.
+ */
+public final class RedisRateLimiter extends AbstractRateLimiter implements AutoCloseable {
+
+    private final LuaPolicy lua;
+    private final KeyLayout keys;
+    private final ScriptRunner runner;
+    private final RedisConnection connection;
+    private final FailureMode failureMode;
+    private final CircuitBreaker breaker;
+    private final DenyCache denyCache;
+    private final Ticker ticker;
+    private final boolean redisTime;
+    private final long smallestCapacity;
+    private final RateLimiter local;
+
+    private RedisRateLimiter(Builder b, LuaPolicy lua, RedisConnection connection) {
+        // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
+        super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, b.sleeper);
+        this.lua = lua;
+        this.keys = new KeyLayout(b.keyPrefix, lua.stateName());
+        this.connection = connection;
+        this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
+        this.failureMode = b.failureMode;
+        this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
+        this.redisTime = b.ticker == null;
+        this.ticker = redisTime ? Ticker.system() : b.ticker;
+        this.denyCache = b.denyCache && DenyCache.supports(lua.policy().algorithm())
+                ? new DenyCache(ticker, b.denyCacheSize) : null;
+        this.smallestCapacity = lua.policy().limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
+        this.local = b.failureMode == FailureMode.LOCAL
+                ? RateLimiter.builder().algorithm(lua.policy().algorithm()).limits(lua.policy().limits())
+                        .ticker(ticker).sleeper(b.sleeper).build()
+                : null;
+    }
+
+    /** Returns a builder; a client or connection and at least one limit are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A denial of a single permit is remembered by this node until it would change (see
+     * {@link Builder#localDenyCache}), so a flood of denied requests costs no round trips.
+     *
+     * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot decide
+     */
+    @Override
+    public Decision tryAcquire(String key, long permits) {
+        check(key, permits);
+        long now = Math.floorDiv(ticker.read(), 1000);
+        if (permits == 1 && denyCache != null) {
+            Decision cached = denyCache.get(key, now);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        Reply reply = call(key, "a", permits, 0, now);
+        if (reply == null) {
+            return fallback(permits, limiter -> limiter.tryAcquire(key, permits));
+        }
+        if (!reply.allowed() && reply.stableMicros() > 0 && denyCache != null) {
+            denyCache.put(key, now, reply);
+        }
+        return reply.decision();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot decide
+     */
+    @Override
+    public Decision peek(String key) {
+        Policy.checkKey(key);
+        Reply reply = call(key, "p", 1, 0, Math.floorDiv(ticker.read(), 1000));
+        if (reply == null) {
+            return fallback(0, limiter -> limiter.peek(key));
+        }
+        return reply.decision();
+    }
+
+    /**
+     * The leaky bucket queues: its script reserves the slot in Redis, and {@link #acquire} waits
+     * for it here. The wait is measured on the local clock (or the test ticker); the decision uses
+     * Redis time. Other algorithms return null, so {@code acquire} retries {@link #tryAcquire}.
+     */
+    @Override
+    protected Reservation reserve(String key, long permits, long maxWaitNanos) {
+        if (lua.policy().algorithm() != Algorithm.LEAKY_BUCKET) {
+            return null;
+        }
+        Reply reply = call(key, "r", permits, maxWaitNanos / 1000, Math.floorDiv(ticker.read(), 1000));
+        if (reply == null) {
+            // The local limiter waits itself (through the same sleeper), so nothing is left to wait here.
+            return new Reservation(0, fallback(permits,
+                    limiter -> limiter.acquire(key, permits, Duration.ofNanos(maxWaitNanos))));
+        }
+        return new Reservation(reply.allowed() ? 1000 * reply.waitMicros() : 0, reply.decision());
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Deletes the key's state in Redis and this node's cached denial; other nodes may still
+     * deny it from their caches until their cached retry time.
+     *
+     * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot delete it
+     */
+    @Override
+    public void reset(String key) {
+        Policy.checkKey(key);
+        if (denyCache != null) {
+            denyCache.invalidate(key);
+        }
+        if (local != null) {
+            local.reset(key);
+        }
+        if (!breaker.allow()) {
+            unavailable(null);
+            return;
+        }
+        try {
+            runner.delete(keys.keys(key));
+            breaker.succeeded();
+        } catch (RuntimeException e) {
+            failed(e);
+            unavailable(e);
+        }
+    }
+
+    /**
+     * Whether Redis answered the latest call: false from a failure or timeout until a later call
+     * succeeds. A health indicator reports DOWN (or, in {@link FailureMode#OPEN}, degraded) while false.
+     * Cheap: reads a field, sends nothing.
+     */
+    public boolean isAvailable() {
+        return !breaker.isOpen();
+    }
+
+    /** The number of Redis calls that failed or timed out since the limiter was built. */
+    public long failedCalls() {
+        return breaker.failures();
+    }
+
+    /** The number of decisions made without Redis, by the {@link FailureMode}, since the limiter was built. */
+    public long fallbackDecisions() {
+        return breaker.fallbacks();
+    }
+
+    /** The number of Redis calls the local deny cache saved since the limiter was built. */
+    public long savedCalls() {
+        return denyCache == null ? 0 : denyCache.saved();
+    }
+
+    /** The message of the latest failure, or an empty string if Redis never failed. */
+    public String lastFailure() {
+        return breaker.lastError();
+    }
+
+    /** Closes the connection if this limiter opened it from a client; a given connection stays open. */
+    @Override
+    public void close() {
+        try {
+            connection.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not close the Redis connection", e);
+        }
+    }
+
+    /** The script's reply, or null when Redis could not decide (the failure is recorded). */
+    private Reply call(String key, String op, long permits, long maxWaitMicros, long nowMicros) {
+        if (!breaker.allow()) {
+            return null;
+        }
+        try {
+            Reply reply = Reply.of(runner.run(keys.keys(key),
+                    lua.args(redisTime ? "" : Long.toString(nowMicros), op, permits, maxWaitMicros)));
+            breaker.succeeded();
+            return reply;
+        } catch (RuntimeException e) {
+            failed(e);
+            return null;
+        }
+    }
+
+    private void failed(RuntimeException e) {
+        if (e.getCause() instanceof InterruptedException) {
+            return; // the caller's interruption, not Redis's failure
+        }
+        breaker.failed(e);
+    }
+
+    private interface Fallback {
+        Decision decide(RateLimiter local) throws InterruptedException;
+    }
+
+    /** The decision of the failure mode; {@code permits} is 0 for a peek. */
+    private Decision fallback(long permits, Fallback localDecision) {
+        breaker.fellBack();
+        switch (failureMode) {
+            case OPEN:
+                // the figures of a fresh key: nothing is known, and nothing was counted
+                return new Decision(true, smallestCapacity - permits, smallestCapacity, 0, 0);
+            case LOCAL:
+                try {
+                    return localDecision.decide(local);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return new Decision(false, 0, smallestCapacity, 0, 0);
+                }
+            default:
+                unavailable(null);
+                throw new AssertionError("unreachable");
+        }
+    }
+
+    private void unavailable(RuntimeException cause) {
+        if (failureMode == FailureMode.CLOSED) {
+            throw new RedisUnavailableException("Redis cannot decide (failure mode CLOSED): "
+                    + (cause != null ? cause.getMessage() : "circuit breaker open after " + breaker.lastError()), cause);
+        }
+    }
+
+    private void check(String key, long permits) {
+        if (key == null || permits <= 0 || permits > smallestCapacity || key.isBlank()) {
+            lua.policy().check(key, permits);
+        }
+    }
+
+    /**
+     * Builds a {@link RedisRateLimiter}. Not thread-safe; the limiter it builds is.
+     */
+    public static final class Builder {
+        private RedisClient client;
+        private RedisClusterClient clusterClient;
+        private StatefulRedisConnection<String, String> connection;
+        private StatefulRedisClusterConnection<String, String> clusterConnection;
+        private Policy policy;
+        private Algorithm algorithm = Algorithm.TOKEN_BUCKET;
+        private final List<Limit> limits = new ArrayList<>();
+        private String keyPrefix = "ratelimit:";
+        private Duration commandTimeout = Duration.ofMillis(100);
+        private Duration circuitBreakerWait = Duration.ofSeconds(1);
+        private FailureMode failureMode = FailureMode.OPEN;
+        private boolean denyCache = true;
+        private long denyCacheSize = 100_000;
+        private Ticker ticker;
+        private Sleeper sleeper = Sleeper.system();
+
+        private Builder() {
+        }
+
+        /** Connects to a standalone Redis (or Sentinel) through {@code client}; the limiter owns that connection. */
+        public Builder client(RedisClient client) {
+            clearConnection();
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** Connects to a Redis Cluster through {@code client}; the limiter owns that connection. */
+        public Builder client(RedisClusterClient client) {
+            clearConnection();
+            this.clusterClient = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** Uses an open connection with {@link StringCodec#UTF8}, which the limiter never closes. */
+        public Builder connection(StatefulRedisConnection<String, String> connection) {
+            clearConnection();
+            this.connection = Objects.requireNonNull(connection, "connection");
+            return this;
+        }
+
+        /** Uses an open cluster connection with {@link StringCodec#UTF8}, which the limiter never closes. */
+        public Builder clusterConnection(StatefulRedisClusterConnection<String, String> connection) {
+            clearConnection();
+            this.clusterConnection = Objects.requireNonNull(connection, "connection");
+            return this;
+        }
+
+        /** Sets the whole policy, replacing any algorithm and limits set one by one. */
+        public Builder policy(Policy policy) {
+            this.policy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Sets the algorithm; {@link Algorithm#TOKEN_BUCKET} by default. */
+        public Builder algorithm(Algorithm algorithm) {
+            this.algorithm = Objects.requireNonNull(algorithm, "algorithm");
+            return this;
+        }
+
+        /** Adds a limit; a request must satisfy every limit added. */
+        public Builder limit(Limit limit) {
+            limits.add(Objects.requireNonNull(limit, "limit"));
+            return this;
+        }
+
+        /** Adds several limits. */
+        public Builder limits(List<Limit> limits) {
+            Objects.requireNonNull(limits, "limits").forEach(this::limit);
+            return this;
+        }
+
+        /**
+         * Sets the text every key starts with; {@code "ratelimit:"} by default. Limiters with
+         * different policies never share state even under one prefix.
+         *
+         * @throws IllegalArgumentException if it contains '{' or '}', which would change the hash tag
+         */
+        public Builder keyPrefix(String keyPrefix) {
+            this.keyPrefix = KeyLayout.checkPrefix(keyPrefix);
+            return this;
+        }
+
+        /** Sets how long one decision may wait for Redis; 100 ms by default. */
+        public Builder commandTimeout(Duration timeout) {
+            this.commandTimeout = positive(timeout, "commandTimeout");
+            return this;
+        }
+
+        /**
+         * Sets how long after a failure the limiter decides without asking Redis, before one call
+         * probes it again; 1 s by default.
+         */
+        public Builder circuitBreakerWait(Duration wait) {
+            this.circuitBreakerWait = positive(wait, "circuitBreakerWait");
+            return this;
+        }
+
+        /** Sets what happens while Redis cannot decide; {@link FailureMode#OPEN} by default. */
+        public Builder failureMode(FailureMode failureMode) {
+            this.failureMode = Objects.requireNonNull(failureMode, "failureMode");
+            return this;
+        }
+
+        /**
+         * Sets whether this node denies a single permit locally while an earlier Redis denial of
+         * it still holds; true by default. It never admits anything Redis would deny.
+         */
+        public Builder localDenyCache(boolean enabled) {
+            this.denyCache = enabled;
+            return this;
+        }
+
+        /** Sets how many keys the local deny cache holds at most; 100,000 by default. */
+        public Builder localDenyCacheSize(long maxKeys) {
+            if (maxKeys <= 0) {
+                throw new IllegalArgumentException("localDenyCacheSize must be positive: " + maxKeys);
+            }
+            this.denyCacheSize = maxKeys;
+            return this;
+        }
+
+        /**
+         * For tests only: passes this ticker's time (floored to microseconds) to the scripts instead
+         * of Redis's {@code TIME}, so tests can advance time by hand. Every node must then share it.
+         * Its readings must stay within ±2<sup>51</sup> µs.
+         */
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /** Sets how {@link RedisRateLimiter#acquire} waits; {@link Sleeper#system()} by default. */
+        public Builder sleeper(Sleeper sleeper) {
+            this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+            return this;
+        }
+
+        /**
+         * Builds the limiter, connecting first when given a client.
+         *
+         * <p>If that connection fails, a limiter in {@link FailureMode#CLOSED} is refused. In
+         * {@link FailureMode#OPEN} and {@link FailureMode#LOCAL} the limiter is built anyway, with a
+         * warning and its circuit breaker open: it decides by its failure mode and tries to connect
+         * on each probe, so it starts using Redis as soon as Redis answers.
+         *
+         * @throws IllegalArgumentException  if no limit was added, or a limit cannot be kept exact in
+         *                                   Redis (see {@code docs/redis.md} for the bounds)
+         * @throws IllegalStateException     if no client or connection was given
+         * @throws RedisUnavailableException in {@link FailureMode#CLOSED}, if connecting through the
+         *                                   client failed
+         */
+        public RedisRateLimiter build() {
+            LuaPolicy lua = LuaPolicy.of(policy != null ? policy : new Policy(algorithm, limits));
+            if (connection != null) {
+                return new RedisRateLimiter(this, lua, RedisConnection.given(
+                        new RedisConnection.Commands(connection.async(), connection.async())));
+            }
+            if (clusterConnection != null) {
+                return new RedisRateLimiter(this, lua, RedisConnection.given(
+                        new RedisConnection.Commands(clusterConnection.async(), clusterConnection.async())));
+            }
+            RedisConnection owned;
+            if (client != null) {
+                RedisClient c = client;
+                owned = RedisConnection.owned(() -> {
+                    StatefulRedisConnection<String, String> open = c.connect(StringCodec.UTF8);
+                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
+                });
+            } else if (clusterClient != null) {
+                RedisClusterClient c = clusterClient;
+                owned = RedisConnection.owned(() -> {
+                    StatefulRedisClusterConnection<String, String> open = c.connect(StringCodec.UTF8);
+                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
+                });
+            } else {
+                throw new IllegalStateException("a Redis client or connection is required: call client(...) or connection(...)");
+            }
+            try {
+                owned.connect();
+            } catch (RedisUnavailableException e) {
+                if (failureMode == FailureMode.CLOSED) {
+                    throw e;
+                }
+                RedisRateLimiter limiter = new RedisRateLimiter(this, lua, owned);
+                limiter.breaker.failed(e); // logs the warning; the first probe comes after circuitBreakerWait
+                return limiter;
+            }
+            return new RedisRateLimiter(this, lua, owned);
+        }
+
+        private void clearConnection() {
+            client = null;
+            clusterClient = null;
+            connection = null;
+            clusterConnection = null;
+        }
+
+        private static Duration positive(Duration duration, String name) {
+            Objects.requireNonNull(duration, name);
+            if (duration.isNegative() || duration.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + duration);
+            }
+            return duration;
+        }
+    }
+}

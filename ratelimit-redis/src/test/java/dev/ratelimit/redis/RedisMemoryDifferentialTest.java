@@ -1,0 +1,162 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
+import io.lettuce.core.RedisClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Redis against the in-memory reference: the same seeded random sequence of (time, key, permits)
+ * goes to both, and every decision must be the same, with waits rounded up to whole microseconds
+ * (Redis's resolution). Times are whole microseconds so that both see the same instant. The deny
+ * cache is on, as by default, so its local answers are checked too.
+ */
+class RedisMemoryDifferentialTest {
+
+    /**
+     * Core's sliding window counter rolls its state during a peek too, and since main re-anchors
+     * a window whose counts are zero, a peek at such a moment moves the window's phase to the
+     * peek's time; a key Caffeine has already evicted is not moved. Redis's peek changes nothing,
+     * so an expired key and an idle one decide alike there. Until core's peek stops moving the
+     * window (reported to the lead), peeks of this algorithm are left out here; the contract
+     * suite and the timetables still cover them.
+     */
+    private static final Set<Algorithm> PEEK_MOVES_CORES_WINDOW = EnumSet.of(Algorithm.SLIDING_WINDOW_COUNTER);
+
+    private static RedisClient client;
+
+    @BeforeAll
+    static void connect() {
+        client = TestRedis.client();
+    }
+
+    @AfterAll
+    static void close() {
+        client.shutdown();
+    }
+
+    static List<Object[]> cases() {
+        List<Object[]> cases = new ArrayList<>();
+        String only = System.getProperty("ratelimit.case"); // ALGORITHM:seed, to replay one failure
+        if (only != null) {
+            String[] parts = only.split(":");
+            return List.<Object[]>of(new Object[] {Algorithm.valueOf(parts[0]), Long.parseLong(parts[1]),
+                    parts.length > 2 && parts[2].equals("long")});
+        }
+        long seed = System.nanoTime();
+        for (Algorithm algorithm : Algorithm.values()) {
+            for (int i = 0; i < 8; i++) {
+                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal(), false});
+            }
+        }
+        // Logs of hundreds of entries: the script reads them in chunks and trims them in batches.
+        for (int i = 0; i < 4; i++) {
+            cases.add(new Object[] {Algorithm.SLIDING_WINDOW_LOG, seed + 977L * i, true});
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} seed {1} long logs {2}")
+    @MethodSource("cases")
+    void sameDecisionsAsMemory(Algorithm algorithm, long seed, boolean longLogs) {
+        Random random = new Random(seed);
+        Policy policy = longLogs ? longLogPolicy(random) : randomPolicy(algorithm, random);
+        AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L + 1000L * random.nextInt(1_000_000));
+        RateLimiter memory = RateLimiter.builder().algorithm(algorithm).limits(policy.limits()).ticker(nanos::get).build();
+        try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).policy(policy)
+                .keyPrefix(TestRedis.prefix()).ticker(nanos::get).commandTimeout(Duration.ofSeconds(2)).build()) {
+            long smallest = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
+            long longest = policy.limits().stream().mapToLong(Limit::periodNanos).max().orElseThrow() / 1000;
+            String[] keys = {"alice", "bob{x}", "%7B"};
+            for (int step = 0; step < (longLogs ? 3000 : 300); step++) {
+                String key = keys[random.nextInt(keys.length)];
+                String what;
+                Decision expected;
+                Decision actual;
+                int kind = random.nextInt(10);
+                if (kind == 0 && !PEEK_MOVES_CORES_WINDOW.contains(algorithm)) {
+                    what = "peek(" + key + ")";
+                    expected = memory.peek(key);
+                    actual = redis.peek(key);
+                } else if (kind == 1 && random.nextInt(10) == 0) {
+                    what = "reset(" + key + ")";
+                    memory.reset(key);
+                    redis.reset(key);
+                    expected = memory.peek(key);
+                    actual = redis.peek(key);
+                } else {
+                    long permits = random.nextInt(3) == 0 ? 1 + random.nextInt((int) smallest) : 1;
+                    what = "tryAcquire(" + key + ", " + permits + ")";
+                    expected = memory.tryAcquire(key, permits);
+                    actual = redis.tryAcquire(key, permits);
+                }
+                if (Boolean.getBoolean("ratelimit.trace")) {
+                    System.out.println(step + " t=" + nanos.get() / 1000 + " " + what + " -> " + actual);
+                }
+                assertThat(actual).as("seed %d%s, step %d, t=%d µs, %s, policy %s", seed, longLogs ? " (long logs)" : "", step, nanos.get() / 1000, what, policy)
+                        .isEqualTo(roundedToMicros(expected));
+                nanos.addAndGet(1000 * advance(random, longLogs ? longest / 64 : longest));
+            }
+            assertThat(redis.failedCalls()).isZero();
+        }
+    }
+
+    /** Mostly small steps (several requests per period), sometimes none, sometimes past a period. */
+    private static long advance(Random random, long longestMicros) {
+        return switch (random.nextInt(8)) {
+            case 0 -> 0;
+            case 1 -> 1 + random.nextInt(3);
+            case 2 -> 1 + (long) (random.nextDouble() * 3 * longestMicros);
+            default -> 1 + (long) (random.nextDouble() * longestMicros / 8);
+        };
+    }
+
+    /**
+     * Periods in whole microseconds, often not whole milliseconds, up to 1 s; capacities up to 15,
+     * so keys often go idle long enough to expire in both stores (Redis by its own TTL, core after
+     * its idle window plus Caffeine's tolerance), which must not change any decision.
+     */
+    private static Policy randomPolicy(Algorithm algorithm, Random random) {
+        List<Limit> limits = new ArrayList<>();
+        int count = 1 + random.nextInt(3);
+        while (limits.size() < count) {
+            long permits = 1 + random.nextInt(12);
+            long periodMicros = 1000 + random.nextInt(1_000_000 - 999);
+            long capacity = random.nextBoolean() ? permits : 1 + random.nextInt(15);
+            limits.add(new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity));
+        }
+        return new Policy(algorithm, limits);
+    }
+
+    /** A log of up to 400 entries and a shorter limit within it, so windows start far apart. */
+    private static Policy longLogPolicy(Random random) {
+        return new Policy(Algorithm.SLIDING_WINDOW_LOG, List.of(
+                new Limit(400, Duration.ofNanos(1000L * (200_000 + random.nextInt(800_000))), 400),
+                new Limit(40 + random.nextInt(60), Duration.ofNanos(1000L * (20_000 + random.nextInt(100_000))),
+                        40 + random.nextInt(60))));
+    }
+
+    static Decision roundedToMicros(Decision d) {
+        return new Decision(d.allowed(), d.remaining(), d.limit(), ceilMicros(d.retryAfterNanos()),
+                ceilMicros(d.resetAfterNanos()));
+    }
+
+    private static long ceilMicros(long nanos) {
+        return -Math.floorDiv(-nanos, 1000) * 1000;
+    }
+}

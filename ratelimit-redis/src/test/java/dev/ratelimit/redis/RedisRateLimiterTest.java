@@ -1,0 +1,150 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Timetables against the shared Redis with a manual ticker: set the clock, acquire, assert. */
+class RedisRateLimiterTest {
+
+    private static final long T0 = 1_700_000_000_000_000_000L;
+    /** Generous: a timeout here would turn into a fallback decision and a confusing failure. */
+    private static final Duration SLOW_MACHINE = Duration.ofSeconds(2);
+
+    private static RedisClient client;
+    private static StatefulRedisConnection<String, String> admin;
+
+    @BeforeAll
+    static void connect() {
+        client = TestRedis.client();
+        admin = client.connect();
+    }
+
+    @AfterAll
+    static void close() {
+        admin.close();
+        client.shutdown();
+    }
+
+    @Test
+    void denyCacheAnswersAFloodOfDenialsLocallyWithRedisFigures() {
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .ticker(now::get).limit(Limit.of(2, Duration.ofSeconds(1))).build()) {
+            limiter.tryAcquire("flood");
+            limiter.tryAcquire("flood");
+            Decision first = limiter.tryAcquire("flood");
+            assertThat(first).isEqualTo(new Decision(false, 0, 2, 500_000_000, 1_000_000_000));
+            now.addAndGet(100_000_000);
+            for (int i = 0; i < 1000; i++) {
+                assertThat(limiter.tryAcquire("flood")).isEqualTo(new Decision(false, 0, 2, 400_000_000, 900_000_000));
+            }
+            assertThat(limiter.savedCalls()).isEqualTo(1000);
+            now.addAndGet(400_000_000); // the retry time: Redis is asked again and admits
+            assertThat(limiter.tryAcquire("flood").allowed()).isTrue();
+            assertThat(limiter.savedCalls()).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void keysCarryThePrefixAHashTagAndExpireWhenFull() {
+        String prefix = TestRedis.prefix();
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(prefix)
+                .limit(Limit.of(10, Duration.ofSeconds(10))).build()) {
+            limiter.tryAcquire("a}b{c%", 3);
+            List<String> keys = admin.sync().keys(prefix + "*");
+            assertThat(keys).hasSize(1);
+            assertThat(keys.get(0)).startsWith(prefix + "{a%7Db%7Bc%25}:tb:");
+            // 3 permits of 10 per 10 s take 3 s to refill, so the key lives at most that long
+            assertThat(admin.sync().pttl(keys.get(0))).isBetween(2_000L, 3_000L);
+            assertThat(admin.sync().get(keys.get(0))).startsWith("1|");
+            limiter.reset("a}b{c%");
+            assertThat(admin.sync().keys(prefix + "*")).isEmpty();
+        }
+    }
+
+    @Test
+    void clientTextCannotReachAnotherClientsState() {
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .ticker(now::get).limit(Limit.of(1, Duration.ofMinutes(1))).build()) {
+            for (String client : List.of("x", "{x}", "x}", "%7Bx%7D", "x:tb", "{x")) {
+                assertThat(limiter.tryAcquire(client).allowed()).as(client).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void leakyBucketAcquireReservesTheNextSlotAndWaitsForIt() throws InterruptedException {
+        AtomicLong now = new AtomicLong(T0);
+        AtomicLong slept = new AtomicLong();
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .ticker(now::get).sleeper(nanos -> slept.addAndGet(nanos)).algorithm(Algorithm.LEAKY_BUCKET)
+                .limit(Limit.of(4, Duration.ofSeconds(1))).build()) {
+            assertThat(limiter.acquire("q", 1, Duration.ZERO).allowed()).isTrue();
+            assertThat(limiter.acquire("q", 1, Duration.ofMillis(100)).allowed()).isFalse();
+            assertThat(limiter.acquire("q", 1, Duration.ofMillis(250)).allowed()).isTrue();
+            assertThat(slept.get()).isEqualTo(250_000_000);
+            assertThat(limiter.tryAcquire("q").retryAfter()).isEqualTo(Duration.ofMillis(500));
+        }
+    }
+
+    @Test
+    void tokenBucketAcquireWaitsForTheRefill() throws InterruptedException {
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .ticker(now::get).sleeper(now::addAndGet).limit(Limit.of(3, Duration.ofSeconds(1))).build()) {
+            assertThat(limiter.tryAcquire("w", 3).allowed()).isTrue();
+            long before = now.get();
+            assertThat(limiter.acquire("w", 2, Duration.ofSeconds(1)).allowed()).isTrue();
+            assertThat(now.get() - before).isEqualTo(666_667_000); // 2/3 s, rounded up to the microsecond
+        }
+    }
+
+    @Test
+    void refusesLimitsItCannotKeepExact() {
+        RedisRateLimiter.Builder builder = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE);
+        assertThatThrownBy(() -> builder.limit(new Limit(1_000_003, Duration.ofDays(365), 1_000_003)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("below 2^52");
+        assertThatThrownBy(() -> LuaPolicy.of(new Policy(Algorithm.TOKEN_BUCKET,
+                List.of(Limit.of(5, Duration.ofNanos(1_000_500))))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number of microseconds");
+        assertThatThrownBy(() -> LuaPolicy.of(new Policy(Algorithm.SLIDING_WINDOW_COUNTER,
+                List.of(Limit.of(1_000_000, Duration.ofDays(365))))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("capacity * period(µs)");
+        // the largest limits stay exact when the rate divides evenly
+        LuaPolicy.of(new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(Limit.MAX_CAPACITY, Duration.ofSeconds(1)))));
+        LuaPolicy.of(new Policy(Algorithm.FIXED_WINDOW, List.of(Limit.of(Limit.MAX_CAPACITY, Limit.MAX_PERIOD))));
+    }
+
+    @Test
+    void refusesAPrefixThatWouldMoveTheHashTag() {
+        assertThatThrownBy(() -> RedisRateLimiter.builder().keyPrefix("app{1}:"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyPrefix");
+    }
+
+    @Test
+    void differentPoliciesUnderOnePrefixNeverShareState() {
+        String prefix = TestRedis.prefix();
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter one = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(prefix).ticker(now::get)
+                .limit(Limit.of(1, Duration.ofMinutes(1))).build();
+             RedisRateLimiter two = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(prefix).ticker(now::get)
+                     .limit(Limit.of(1, Duration.ofMinutes(2))).build()) {
+            assertThat(one.tryAcquire("k").allowed()).isTrue();
+            assertThat(two.tryAcquire("k").allowed()).isTrue();
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ratelimit.core.Limit;
+import io.lettuce.core.RedisClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Building a limiter while nothing listens on Redis's port: OPEN and LOCAL build anyway (warning,
+ * breaker open) and start using Redis once a server appears on that port; CLOSED refuses to build.
+ */
+class RedisUnreachableAtStartTest {
+
+    private int port;
+    private RedisClient client;
+    private RedisProcess redis;
+
+    @BeforeEach
+    void pickAPortWhereNothingListens() {
+        port = RedisProcess.freePort();
+        client = RedisClient.create("redis://127.0.0.1:" + port);
+    }
+
+    @AfterEach
+    void stop() {
+        client.shutdown();
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    private RedisRateLimiter.Builder limiter(FailureMode mode, Limit limit) {
+        return RedisRateLimiter.builder().client(client).failureMode(mode).commandTimeout(Duration.ofMillis(500))
+                .circuitBreakerWait(Duration.ofMillis(100)).keyPrefix(TestRedis.prefix()).limit(limit);
+    }
+
+    @Test
+    void openModeBuildsAdmitsAndUsesRedisOnceItAnswers() throws InterruptedException {
+        try (RedisRateLimiter limiter = limiter(FailureMode.OPEN, Limit.of(1, Duration.ofDays(1))).build()) {
+            assertThat(limiter.isAvailable()).isFalse();
+            assertThat(limiter.failedCalls()).isEqualTo(1);
+            assertThat(limiter.lastFailure()).contains("cannot connect to Redis");
+            for (int i = 0; i < 3; i++) {
+                assertThat(limiter.tryAcquire("early").allowed()).as("OPEN admits while Redis is down").isTrue();
+            }
+            assertThat(limiter.fallbackDecisions()).isEqualTo(3);
+
+            redis = new RedisProcess(port);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!limiter.isAvailable() && System.nanoTime() < deadline) {
+                limiter.peek("probe"); // the breaker lets one call through every 100 ms; it connects
+                Thread.sleep(20);
+            }
+            assertThat(limiter.isAvailable()).as("connected once Redis answered").isTrue();
+            assertThat(limiter.tryAcquire("late").allowed()).isTrue();
+            assertThat(limiter.tryAcquire("late").allowed()).as("Redis decides: one a day").isFalse();
+        }
+    }
+
+    @Test
+    void localModeBuildsAndEnforcesTheLimitOnThisNode() {
+        try (RedisRateLimiter limiter = limiter(FailureMode.LOCAL, Limit.of(2, Duration.ofDays(1))).build()) {
+            List<Boolean> allowed = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                allowed.add(limiter.tryAcquire("local").allowed());
+            }
+            assertThat(allowed).containsExactly(true, true, false);
+            assertThat(limiter.isAvailable()).isFalse();
+        }
+    }
+
+    @Test
+    void closedModeRefusesToBuild() {
+        assertThatThrownBy(() -> limiter(FailureMode.CLOSED, Limit.of(1, Duration.ofDays(1))).build())
+                .isInstanceOf(RedisUnavailableException.class)
+                .hasMessageContaining("cannot connect to Redis");
+    }
+}
