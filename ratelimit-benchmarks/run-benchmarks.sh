@@ -2,7 +2,7 @@
 # Builds the benchmark jar, runs the in-memory sections of the benchmarks (hot path, many keys,
 # memory), writes the raw results to docs/bench-data/ and draws the charts into docs/.
 #
-#   ratelimit-benchmarks/run-benchmarks.sh [--quick] [hot-path|many-keys|memory ...]
+#   ratelimit-benchmarks/run-benchmarks.sh [--quick] [hot-path|many-keys|memory|lookup-cost ...]
 #
 # With no section, runs all three (about 25 minutes with the defaults in the benchmark classes).
 # --quick runs one short fork per benchmark: for checking the script, not for publishing.
@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--quick" ]]; then
 fi
 SECTIONS=("$@")
 if [[ ${#SECTIONS[@]} -eq 0 ]]; then
-    SECTIONS=(hot-path many-keys memory)
+    SECTIONS=(hot-path many-keys memory lookup-cost)
 fi
 
 ./mvnw -B -q -pl ratelimit-benchmarks -am package -DskipTests
@@ -60,8 +60,9 @@ for section in "${SECTIONS[@]}"; do
         hot-path) jmh hot-path HotPathBenchmark ;;
         many-keys) jmh many-keys ManyKeysBenchmark ;;
         memory) memory ;;
+        lookup-cost) jmh lookup-cost LookupCostBenchmark ;; # diagnosis: store and clock costs, no chart
         # http and redis: sections 4 and 5 of issue 6 add their runs here, writing $DATA/<section>.json.
-        *) echo "unknown section: $section (hot-path, many-keys, memory)" >&2; exit 2 ;;
+        *) echo "unknown section: $section (hot-path, many-keys, memory, lookup-cost)" >&2; exit 2 ;;
     esac
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$DATA/machine.txt"
