@@ -37,7 +37,7 @@ mkdir -p "$DATA"
 } > "$DATA/machine.txt"
 
 jmh() { # section, benchmark class
-    java -jar "$JAR" "$2" -prof gc "${JMH_OPTS[@]}" -rf json -rff "$DATA/$1.json" | tee "$DATA/$1.log"
+    java -jar "$JAR" "$2" -prof gc "${JMH_OPTS[@]}" -rf json -rff "$DATA/$1.json" | tee "ratelimit-benchmarks/target/$1.log"
 }
 
 memory() {
