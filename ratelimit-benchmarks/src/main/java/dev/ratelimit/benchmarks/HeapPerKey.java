@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
+import java.util.function.Predicate;
 import org.openjdk.jol.info.GraphLayout;
 
 /**
@@ -84,7 +85,7 @@ public final class HeapPerKey {
     }
 
     /** A structure under measurement, how to track a key in it, and how to check it is still tracked. */
-    record Tracker(Object root, java.util.function.Predicate<String> track, java.util.function.Predicate<String> tracked) {
+    record Tracker(Object root, Predicate<String> track, Predicate<String> tracked) {
     }
 
     public static void main(String[] args) throws InterruptedException {

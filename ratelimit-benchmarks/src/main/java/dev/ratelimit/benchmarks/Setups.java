@@ -17,9 +17,9 @@ import java.time.Duration;
  * same thing.
  *
  * <p>{@link Outcome#ADMITTED} is 10<sup>9</sup> permits a second (Bucket4j refuses faster refills)
- * with a burst of 10<sup>12</sup> (the largest {@link Limit} allows): a caller making
- * 10<sup>8</sup> calls a second would need hours to empty it, so every call is admitted and the
- * benchmark measures the admitting path.
+ * with a burst of 10<sup>12</sup> (the largest {@link Limit} allows). It refills faster than any
+ * thread here can take (a few times 10<sup>7</sup> calls a second), so it never empties: every
+ * call is admitted and the benchmark measures the admitting path.
  * {@link Outcome#DENIED} is one permit an hour: the first call is admitted, every later one denied.
  * The sliding log is the exception; see {@link #limit}.
  */
