@@ -140,7 +140,9 @@ final class SlidingWindowCounter implements Strategy {
         long e = elapsed(w, i, now);
         long budget = capacity[i] - current - permits;
         if (budget >= 0) {
-            if (previous == 0) {
+            // budget >= previous admits at any e, since previous * (p - e) <= previous * p <= budget * p;
+            // answering here also keeps budget * p, which overflows for large capacities, out of BigInteger.
+            if (budget >= previous) {
                 return 0;
             }
             long admitAt = Math.max(e, p - Exact.mulDivFloor(budget, p, previous));

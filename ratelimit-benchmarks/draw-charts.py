@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Draws one SVG chart per benchmark section from the raw results in docs/bench-data/, and prints
+the Markdown tables (figures and ratios, all from the same run) that docs/benchmarks.md quotes.
+
+Standard library only. Usage: python3 ratelimit-benchmarks/draw-charts.py [DATA_DIR] [OUT_DIR]
+"""
+import json
+import os
+import re
+import sys
+from xml.sax.saxutils import escape
+
+DATA = sys.argv[1] if len(sys.argv) > 1 else "docs/bench-data"
+OUT = sys.argv[2] if len(sys.argv) > 2 else "docs"
+COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"]
+
+
+def load(name):
+    path = os.path.join(DATA, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def label(result):
+    """ours TOKEN_BUCKET ADMITTED, bucket4j DENIED, guava ..."""
+    method = result["benchmark"].rsplit(".", 1)[1]
+    method = re.sub(r"(OneThread|TwoThreads)$", "", method)
+    params = result.get("params", {})
+    parts = [method] + [params[k] for k in ("algorithm", "outcome") if k in params]
+    return " ".join(parts)
+
+
+def secondary(result, name):
+    metric = result.get("secondaryMetrics", {}).get(name)
+    return None if metric is None else metric["score"]
+
+
+def rows(results):
+    """{label: {threads: result}} in first-seen order."""
+    table = {}
+    for r in results:
+        table.setdefault(label(r), {})[r["threads"]] = r
+    return table
+
+
+def bar_chart(path, title, unit, groups, series):
+    """groups: [(label, [value per series or None])]; series: [name]."""
+    bar, gap, left, width = 14, 10, 330, 420
+    top = 50
+    height = top + len(groups) * (len(series) * bar + gap) + 40
+    peak = max((v for _, vs in groups for v in vs if v is not None), default=1) or 1
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<text x="10" y="20" font-size="15" font-weight="bold">{escape(title)}</text>']
+    for i, name in enumerate(series):
+        out.append(f'<rect x="{left + i * 110}" y="30" width="10" height="10" fill="{COLOURS[i]}"/>'
+                   f'<text x="{left + 14 + i * 110}" y="39">{escape(name)}</text>')
+    y = top
+    for name, values in groups:
+        out.append(f'<text x="{left - 6}" y="{y + len(series) * bar / 2 + 4}" text-anchor="end">{escape(name)}</text>')
+        for i, v in enumerate(values):
+            if v is not None:
+                w = max(1, v / peak * width)
+                out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{COLOURS[i]}"/>'
+                           f'<text x="{left + w + 4:.1f}" y="{y + bar - 4}">{v:.3g}</text>')
+            y += bar
+        y += gap
+    out.append(f'<text x="{left}" y="{height - 12}" fill="#555">{escape(unit)}</text></svg>')
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def fmt(x, digits=3):
+    x = None if x is None or x == "NaN" else float(x)  # JMH writes "NaN" when one iteration has no error
+    return "–" if x is None else f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def ratio(a, b):
+    return "–" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+def score(entry):
+    return None if entry is None else entry["primaryMetric"]["score"]
+
+
+def hot_path(results):
+    table = rows(results)
+    threads = sorted({t for by in table.values() for t in by})
+    bar_chart(os.path.join(OUT, "bench-hot-path.svg"), "Hot path, one key (higher is better)",
+              "ops/µs, all threads together", [(k, [score(v.get(t)) for t in threads]) for k, v in table.items()],
+              [f"{t} thread{'s' if t > 1 else ''}" for t in threads])
+    print("### Hot path, one key\n")
+    head = " | ".join(f"{t}T ops/µs | {t}T B/op | {t}T ÷ Bucket4j" for t in threads)
+    print(f"| Benchmark | {head} | denied/iteration |")
+    print("|---" * (1 + 3 * len(threads) + 1) + "|")
+    for name, by in table.items():
+        outcome = "DENIED" if "DENIED" in name else "ADMITTED"
+        base = table.get(f"bucket4j {outcome}", {})
+        cells = []
+        for t in threads:
+            r = by.get(t)
+            cells += [fmt(score(r)), fmt(secondary(r, "gc.alloc.rate.norm") if r else None, 2),
+                      ratio(score(r), score(base.get(t)))]
+        denied = max((secondary(r, "denied") or 0) for r in by.values())
+        print(f"| {name} | {' | '.join(cells)} | {fmt(denied)} |")
+    print()
+
+
+def many_keys(results):
+    table = rows(results)
+    bar_chart(os.path.join(OUT, "bench-many-keys.svg"), "100,000 keys, Zipf 0.99, 2 threads (higher is better)",
+              "ops/µs, both threads together", [(k, [score(next(iter(v.values())))]) for k, v in table.items()],
+              ["2 threads"])
+    print("### Many keys\n")
+    print("| Benchmark | ops/µs | ± | B/op | ours ÷ this |")
+    print("|---|---|---|---|---|")
+    ours = score(next(iter(table.get("ours", {None: None}).values())))
+    for name, by in table.items():
+        r = next(iter(by.values()))
+        print(f"| {name} | {fmt(score(r))} | {fmt(r['primaryMetric']['scoreError'])} | "
+              f"{fmt(secondary(r, 'gc.alloc.rate.norm'), 2)} | {ratio(ours, score(r))} |")
+    print()
+
+
+def memory(results):
+    bar_chart(os.path.join(OUT, "bench-memory.svg"), "Retained heap per key at 1,000,000 keys (lower is better)",
+              "bytes per key beyond the 16-character key string",
+              [(r["configuration"], [r["bytesPerKey"]]) for r in results], ["bytes/key"])
+    print("### Memory\n")
+    print("| Configuration | bytes/key | this ÷ ours |")
+    print("|---|---|---|")
+    ours = next((r["bytesPerKey"] for r in results if r["configuration"] == "OURS"), None)
+    for r in results:
+        print(f"| {r['configuration']} | {r['bytesPerKey']:.1f} | {ratio(r['bytesPerKey'], ours)} |")
+    print()
+
+
+SECTIONS = [("hot-path.json", hot_path), ("many-keys.json", many_keys), ("memory.json", memory)]
+# Sections 4 (HTTP) and 5 (Redis) add their own (file, function) pairs here.
+
+if __name__ == "__main__":
+    for file, draw in SECTIONS:
+        data = load(file)
+        if data:
+            draw(data)
