@@ -179,8 +179,8 @@ abstract class Gcra implements Strategy {
         return new Decision(allowed, available, capacity[0], allowed ? 0 : retry, drain);
     }
 
-    /** A single narrow limit's {@code tat}. */
-    static final class Cell {
+    /** A single narrow limit's {@code tat}; its access mark fits in the object's padding. */
+    static final class Cell extends Marked {
         private static final VarHandle TAT;
 
         static {

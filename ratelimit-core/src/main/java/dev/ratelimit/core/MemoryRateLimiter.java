@@ -19,20 +19,34 @@ import java.util.concurrent.TimeUnit;
  * {@link #ACCESS_TOLERANCE_NANOS}, and the expiry adds that much. Without it a refilling bucket
  * could expire early and come back full: the differential test against Bucket4j caught exactly that.
  *
- * <p>Two choices keep Caffeine off the hot path: it reads time from {@link CacheClock}, which the
- * requests feed, instead of calling the ticker a second time; and its maintenance (draining the
+ * <p>Three choices keep Caffeine off the hot path: it reads time from {@link CacheClock}, which the
+ * requests feed, instead of calling the ticker a second time; its maintenance (draining the
  * buffer of recorded reads, evicting) runs on the calling thread, amortised over many requests,
- * instead of waking a ForkJoinPool worker, which cost more than the decision itself.
+ * instead of waking a ForkJoinPool worker, which cost more than the decision itself; and accesses
+ * to a single-word state are recorded only every {@link #RECORD_EVERY_NANOS} (see {@link Marked}).
+ * Each adds its bounded lag to the expiry, so a key still expires only once it is full again.
  */
 final class MemoryRateLimiter extends AbstractRateLimiter {
 
     /** Caffeine's {@code EXPIRE_TOLERANCE}: how stale a recorded access time may be. */
     static final long ACCESS_TOLERANCE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    /** How often an access to a {@link Marked} state is recorded in Caffeine: 256 marks, about 268 ms. */
+    static final int RECORD_EVERY = 256;
+    static final long RECORD_EVERY_NANOS = (long) RECORD_EVERY << Marked.SHIFT;
+
+    /** How long past its idle window a key is kept: the sum of every bounded lag in Caffeine's view. */
+    static final long EXPIRY_SLACK_NANOS =
+            ACCESS_TOLERANCE_NANOS + CacheClock.STEP_NANOS + CacheClock.JUMP_NANOS + RECORD_EVERY_NANOS;
+
+    /** Sampling needs marks less than 2^31 units apart: only for keys that expire well within that. */
+    private static final long SAMPLING_HORIZON_NANOS = (1L << 30) << Marked.SHIFT;
+
     private final Strategy strategy;
     private final Ticker ticker;
     private final Cache<String, Object> states;
     private final CacheClock clock;
+    private final boolean sampled;
     private final long smallestCapacity;
 
     MemoryRateLimiter(Policy policy, Ticker ticker, Sleeper sleeper, long maxKeys) {
@@ -47,10 +61,11 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
         };
         this.smallestCapacity = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
         this.clock = new CacheClock(ticker.read());
-        long slack = ACCESS_TOLERANCE_NANOS + CacheClock.STEP_NANOS + CacheClock.JUMP_NANOS;
+        long expiry = Exact.capExpiry(Exact.addSat(strategy.idleNanos(), EXPIRY_SLACK_NANOS));
+        this.sampled = expiry < SAMPLING_HORIZON_NANOS;
         this.states = Caffeine.newBuilder()
                 .maximumSize(maxKeys)
-                .expireAfterAccess(Exact.capExpiry(Exact.addSat(strategy.idleNanos(), slack)), TimeUnit.NANOSECONDS)
+                .expireAfterAccess(expiry, TimeUnit.NANOSECONDS)
                 .ticker(clock)
                 .executor(Runnable::run)
                 .build();
@@ -98,7 +113,18 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
         return now;
     }
 
+    /**
+     * The key's state, created full if absent. A {@link Marked} state is read quietly unless its
+     * access is due to be recorded; so its recorded access trails the real one by at most
+     * {@link #RECORD_EVERY_NANOS}, which the expiry's slack covers.
+     */
     private Object stateOf(String key, long now) {
+        if (sampled) {
+            Object quiet = states.policy().getIfPresentQuietly(key);
+            if (quiet instanceof Marked marked && !marked.due(now, RECORD_EVERY)) {
+                return quiet;
+            }
+        }
         Object state = states.getIfPresent(key);
         if (state == null) {
             state = states.asMap().computeIfAbsent(key, k -> strategy.newState(now));
