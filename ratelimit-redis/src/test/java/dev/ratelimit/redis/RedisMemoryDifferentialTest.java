@@ -10,10 +10,8 @@ import dev.ratelimit.core.RateLimiter;
 import io.lettuce.core.RedisClient;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,16 +25,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * cache is on, as by default, so its local answers are checked too.
  */
 class RedisMemoryDifferentialTest {
-
-    /**
-     * Core's sliding window counter rolls its state during a peek too, and since main re-anchors
-     * a window whose counts are zero, a peek at such a moment moves the window's phase to the
-     * peek's time; a key Caffeine has already evicted is not moved. Redis's peek changes nothing,
-     * so an expired key and an idle one decide alike there. Until core's peek stops moving the
-     * window (reported to the lead), peeks of this algorithm are left out here; the contract
-     * suite and the timetables still cover them.
-     */
-    private static final Set<Algorithm> PEEK_MOVES_CORES_WINDOW = EnumSet.of(Algorithm.SLIDING_WINDOW_COUNTER);
 
     private static RedisClient client;
 
@@ -89,7 +77,7 @@ class RedisMemoryDifferentialTest {
                 Decision expected;
                 Decision actual;
                 int kind = random.nextInt(10);
-                if (kind == 0 && !PEEK_MOVES_CORES_WINDOW.contains(algorithm)) {
+                if (kind == 0) {
                     what = "peek(" + key + ")";
                     expected = memory.peek(key);
                     actual = redis.peek(key);
