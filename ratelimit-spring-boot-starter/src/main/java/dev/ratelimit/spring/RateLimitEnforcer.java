@@ -5,12 +5,19 @@ import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.spring.RateLimitListener.Outcome;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 
 /**
  * Decides requests: the one place where the filter and {@link RateLimited} methods take permits.
@@ -19,12 +26,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * and every tier, and keeps one {@link RateLimiter} per rule and tier, created by the
  * {@link RateLimiterFactory} on first use. Callers resolve the client key and tier, then call
  * {@link #enforce}. Thread-safe.
+ *
+ * <p>A rule in shadow mode decides as usual, but a denial is reported (to the listeners, and in one
+ * DEBUG line) and then let through as an admission with no permits left. A denial consumes nothing,
+ * so a shadowed rule's limiters hold the same state as if it were enforced. Every denial, shadowed
+ * or not, logs one DEBUG line; nothing on the request path logs above DEBUG.
  */
 public final class RateLimitEnforcer {
 
+    private static final Log logger = LogFactory.getLog(RateLimitEnforcer.class);
+
     private final RateLimiterFactory factory;
+    private final List<RateLimitListener> listeners;
     private final Map<String, List<Limit>> tiers;
     private final String defaultTier;
+    private final boolean shadow;
     private final Map<String, RuleDefinition> rules = new ConcurrentHashMap<>();
     private final Map<LimiterId, RateLimiter> limiters = new ConcurrentHashMap<>();
 
@@ -35,13 +51,27 @@ public final class RateLimitEnforcer {
      *         naming the first bad property and its value
      */
     public RateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory) {
+        this(properties, factory, List.of());
+    }
+
+    /**
+     * Validates the properties and registers their rules; every decision is reported to {@code listeners}.
+     *
+     * @throws org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException
+     *         naming the first bad property and its value
+     */
+    public RateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory,
+            List<RateLimitListener> listeners) {
         this.factory = Objects.requireNonNull(factory, "factory");
+        this.listeners = List.copyOf(listeners);
         this.tiers = Settings.tiers(properties);
         Settings.check(properties, tiers);
         this.defaultTier = properties.getDefaultTier();
+        this.shadow = properties.isShadow();
         for (RateLimitProperties.Rule rule : properties.getRules()) {
             Algorithm algorithm = rule.getAlgorithm() != null ? rule.getAlgorithm() : properties.getAlgorithm();
-            rules.put(rule.getName(), new RuleDefinition(rule.getName(), algorithm, rule.getTier(), null));
+            boolean ruleShadow = rule.getShadow() != null ? rule.getShadow() : shadow;
+            rules.put(rule.getName(), new RuleDefinition(rule.getName(), algorithm, rule.getTier(), null, ruleShadow));
         }
     }
 
@@ -64,21 +94,53 @@ public final class RateLimitEnforcer {
 
     /**
      * Takes permits for each check in order, stopping at the first denial. Permits taken by earlier
-     * checks stay taken: rules are independent, as if each had its own filter.
+     * checks stay taken: rules are independent, as if each had its own filter. A rule in shadow mode
+     * never denies: its would-be denial is reported and returned as an admission with no permits left.
      *
      * @throws IllegalArgumentException if a check names an unknown rule or tier
+     * @throws RuntimeException         whatever a limiter throws, after the listeners have seen it
      */
     public RateLimitResult enforce(List<Check> checks) {
         List<RuleDecision> decisions = new ArrayList<>(checks.size());
         for (Check check : checks) {
+            boolean shadowed = definition(check.rule()).shadow();
             RateLimiter limiter = limiter(check.rule(), check.tier());
-            Decision decision = limiter.tryAcquire(check.key(), check.cost());
-            decisions.add(new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(), decision));
-            if (!decision.allowed()) {
+            long start = listeners.isEmpty() ? 0 : System.nanoTime();
+            Decision decision;
+            try {
+                decision = limiter.tryAcquire(check.key(), check.cost());
+            } catch (RuntimeException e) {
+                long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
+                listeners.forEach(listener -> listener.onError(check, e, elapsed));
+                throw e;
+            }
+            RuleDecision ruled = new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(), decision);
+            Outcome outcome = decision.allowed() ? Outcome.ALLOWED : shadowed ? Outcome.SHADOW_DENIED : Outcome.DENIED;
+            if (!listeners.isEmpty()) {
+                long elapsed = System.nanoTime() - start;
+                listeners.forEach(listener -> listener.onDecision(ruled, outcome, elapsed));
+            }
+            if (outcome == Outcome.ALLOWED) {
+                decisions.add(ruled);
+                continue;
+            }
+            logDenial(check, decision, outcome);
+            if (outcome == Outcome.DENIED) {
+                decisions.add(ruled);
                 break;
             }
+            decisions.add(new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(),
+                    new Decision(true, decision.remaining(), decision.limit(), 0, decision.resetAfterNanos())));
         }
         return new RateLimitResult(decisions);
+    }
+
+    private static void logDenial(Check check, Decision decision, Outcome outcome) {
+        if (logger.isDebugEnabled()) {
+            logger.debug((outcome == Outcome.DENIED ? "Denied" : "Shadow mode, would deny") + " rule=" + check.rule()
+                    + " tier=" + (check.tier() == null ? "none" : check.tier()) + " key=" + ClientKeys.redact(check.key())
+                    + " cost=" + check.cost() + " retry-after=" + decision.retryAfter());
+        }
     }
 
     /**
@@ -111,6 +173,70 @@ public final class RateLimitEnforcer {
         return tiers.keySet();
     }
 
+    /**
+     * A rule as it is enforced.
+     *
+     * @param name      the rule's name
+     * @param algorithm the algorithm its limiters use
+     * @param tier      the tier every client gets, or null when each client gets its own (or, for an
+     *                  inline {@code @RateLimited} limit, when there is no tier)
+     * @param shadow    whether the rule only reports would-be denials
+     * @param policies  what the rule enforces, by policy name: each tier it may apply, or the rule's
+     *                  own name for an inline limit
+     */
+    public record RuleView(String name, Algorithm algorithm, String tier, boolean shadow, Map<String, Policy> policies) {
+
+        /** Copies the map. */
+        public RuleView {
+            policies = Collections.unmodifiableMap(new LinkedHashMap<>(policies));
+        }
+    }
+
+    /** Every rule, those of {@code ratelimit.rules} and those {@code @RateLimited} methods define, by name. */
+    public List<RuleView> rules() {
+        List<RuleView> views = new ArrayList<>(rules.size());
+        for (RuleDefinition definition : rules.values()) {
+            Map<String, Policy> policies = new LinkedHashMap<>();
+            tiersOf(definition.name()).keySet().forEach(policy -> policies.put(policy,
+                    definition.inline() != null ? definition.inline() : policy(definition.name(), policy)));
+            views.add(new RuleView(definition.name(), definition.algorithm(), definition.tier(), definition.shadow(),
+                    policies));
+        }
+        views.sort(Comparator.comparing(RuleView::name));
+        return views;
+    }
+
+    /**
+     * What {@code rule} would decide for the client {@code key} now, consuming nothing: one decision
+     * per policy the rule may apply (see {@link RuleView#policies}), since the tier a client gets is
+     * known only from its request. A policy the client has not used shows full limits.
+     *
+     * @throws IllegalArgumentException if the rule is unknown or the key blank
+     */
+    public Map<String, Decision> peek(String rule, String key) {
+        Map<String, Decision> figures = new LinkedHashMap<>();
+        forEachLimiter(rule, (policy, limiter) -> figures.put(policy, limiter.peek(key)));
+        return figures;
+    }
+
+    /**
+     * Forgets the client {@code key} in every limiter of {@code rule}, whatever its tier, so that its
+     * next request meets full limits.
+     *
+     * @throws IllegalArgumentException if the rule is unknown or the key blank
+     */
+    public void reset(String rule, String key) {
+        Policy.checkKey(key);
+        forEachLimiter(rule, (policy, limiter) -> limiter.reset(key));
+    }
+
+    private void forEachLimiter(String rule, BiConsumer<String, RateLimiter> action) {
+        RuleDefinition definition = definition(rule);
+        for (String policy : tiersOf(rule).keySet()) {
+            action.accept(policy, limiter(rule, definition.inline() != null ? null : policy));
+        }
+    }
+
     boolean hasRule(String rule) {
         return rules.containsKey(rule);
     }
@@ -130,7 +256,7 @@ public final class RateLimitEnforcer {
      * @throws IllegalStateException if a different rule of that name exists
      */
     void define(String rule, Algorithm algorithm, String tier, Policy inline) {
-        RuleDefinition definition = new RuleDefinition(rule, algorithm, tier, inline);
+        RuleDefinition definition = new RuleDefinition(rule, algorithm, tier, inline, shadow);
         RuleDefinition existing = rules.putIfAbsent(rule, definition);
         if (existing != null && !existing.equals(definition)) {
             throw new IllegalStateException("rule \"" + rule + "\" is already defined as " + existing);
@@ -167,7 +293,10 @@ public final class RateLimitEnforcer {
     private record LimiterId(String rule, String tier) {
     }
 
-    /** A rule's algorithm and either its fixed tier (null: the client's) or its own inline policy. */
-    private record RuleDefinition(String name, Algorithm algorithm, String tier, Policy inline) {
+    /**
+     * A rule's algorithm, either its fixed tier (null: the client's) or its own inline policy, and
+     * whether it is in shadow mode.
+     */
+    private record RuleDefinition(String name, Algorithm algorithm, String tier, Policy inline, boolean shadow) {
     }
 }

@@ -48,6 +48,9 @@ public class RateLimitProperties {
     /** URI for the "type" member of problem responses. */
     private String problemType = "about:blank";
 
+    /** Whether rules only report would-be denials (headers, metrics, a DEBUG log line) and let every request pass. */
+    private boolean shadow;
+
     private final Memory memory = new Memory();
 
     /** Tiers by name, each with the limits its clients get. */
@@ -140,6 +143,14 @@ public class RateLimitProperties {
 
     public void setProblemType(String problemType) {
         this.problemType = problemType;
+    }
+
+    public boolean isShadow() {
+        return shadow;
+    }
+
+    public void setShadow(boolean shadow) {
+        this.shadow = shadow;
     }
 
     public Memory getMemory() {
@@ -299,6 +310,9 @@ public class RateLimitProperties {
         /** Tier whose limits apply to every client of this rule; the client's own tier when unset. */
         private String tier;
 
+        /** Whether this rule only reports would-be denials; ratelimit.shadow when unset. */
+        private Boolean shadow;
+
         public String getName() {
             return name;
         }
@@ -353,6 +367,14 @@ public class RateLimitProperties {
 
         public void setTier(String tier) {
             this.tier = tier;
+        }
+
+        public Boolean getShadow() {
+            return shadow;
+        }
+
+        public void setShadow(Boolean shadow) {
+            this.shadow = shadow;
         }
     }
 }

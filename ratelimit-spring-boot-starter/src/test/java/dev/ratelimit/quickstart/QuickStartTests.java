@@ -21,7 +21,8 @@ import org.springframework.test.web.servlet.MockMvc;
 /**
  * The README's quick start, verbatim: the application, controller and YAML below are the ones in
  * the README, which this test also checks. Two things are added for the test only:
- * Spring Security is excluded, as a fresh application does not have it (this module's tests do), and
+ * Spring Security is excluded, as a fresh application does not have it (this module's tests do, and
+ * its optional Actuator dependency adds Actuator's security configuration), and
  * a manual ticker stops time, so that a slow machine cannot refill a bucket mid-test.
  */
 @SpringBootTest(classes = DemoApplication.class, properties = {
@@ -29,7 +30,8 @@ import org.springframework.test.web.servlet.MockMvc;
     "spring.autoconfigure.exclude=org.springframework.boot.security.autoconfigure.SecurityAutoConfiguration,"
             + "org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration,"
             + "org.springframework.boot.security.autoconfigure.web.servlet.ServletWebSecurityAutoConfiguration,"
-            + "org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterAutoConfiguration",
+            + "org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterAutoConfiguration,"
+            + "org.springframework.boot.security.autoconfigure.actuate.web.servlet.ManagementWebSecurityAutoConfiguration",
 })
 @AutoConfigureMockMvc
 @Import(QuickStartTests.StoppedClock.class)

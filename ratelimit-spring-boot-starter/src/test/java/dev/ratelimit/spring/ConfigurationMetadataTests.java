@@ -23,9 +23,11 @@ class ConfigurationMetadataTests {
         assertThat(properties).extracting(p -> p.get("name")).containsExactlyInAnyOrder(
                 "ratelimit.enabled", "ratelimit.default-tier", "ratelimit.algorithm", "ratelimit.headers",
                 "ratelimit.trusted-proxies", "ratelimit.ipv6-prefix-length", "ratelimit.api-key-header",
-                "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.problem-type",
+                "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.problem-type", "ratelimit.shadow",
                 "ratelimit.memory.max-keys", "ratelimit.tiers", "ratelimit.api-keys", "ratelimit.rules",
-                "ratelimit.exclude-paths");
+                "ratelimit.exclude-paths",
+                // Generated from @WebEndpoint(id = "ratelimits")
+                "management.endpoint.ratelimits.access", "management.endpoint.ratelimits.cache.time-to-live");
         assertThat(properties).allSatisfy(p -> assertThat((String) p.get("description"))
                 .as("description of %s", p.get("name")).isNotBlank().doesNotStartWith("The "));
         assertThat(properties).filteredOn(p -> "java.lang.Boolean".equals(p.get("type")))

@@ -4,6 +4,7 @@ import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.spring.ClientKeyResolver;
 import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitListener;
 import dev.ratelimit.spring.RateLimitProperties;
 import dev.ratelimit.spring.RateLimitedAspect;
 import dev.ratelimit.spring.RateLimiterFactory;
@@ -60,8 +61,9 @@ public final class RateLimitAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    RateLimitEnforcer rateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory) {
-        return new RateLimitEnforcer(properties, factory);
+    RateLimitEnforcer rateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory,
+            ObjectProvider<RateLimitListener> listeners) {
+        return new RateLimitEnforcer(properties, factory, listeners.orderedStream().toList());
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -1,0 +1,45 @@
+package dev.ratelimit.spring;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Client keys as they may be shown in logs and Actuator responses. A limiter key can carry a secret
+ * ({@code key:<api key>}) or personal data from a header or an expression, so only the client IP
+ * ({@code ip:}) and the authenticated user's name ({@code user:}) are shown as they are; any other
+ * key keeps its source prefix and shows a fingerprint instead of its value.
+ */
+public final class ClientKeys {
+
+    private ClientKeys() {
+    }
+
+    /**
+     * Returns {@code key} safe to show: {@code ip:192.0.2.1} and {@code user:alice} unchanged,
+     * {@code key:demo-premium-key} as {@code key:[sha256:24fdfedf]}, the first 8 hex digits of the
+     * SHA-256 of the value. An operator who knows a key can compute its fingerprint to find it
+     * (<code>printf %s 'demo-premium-key' | sha256sum | cut -c1-8</code>); the fingerprint does not
+     * reveal the key.
+     *
+     * @throws NullPointerException if {@code key} is null
+     */
+    public static String redact(String key) {
+        if (key.startsWith("ip:") || key.startsWith("user:")) {
+            return key;
+        }
+        int colon = key.indexOf(':');
+        String prefix = colon < 0 ? "" : key.substring(0, colon + 1);
+        return prefix + "[sha256:" + fingerprint(key.substring(prefix.length())) + "]";
+    }
+
+    private static String fingerprint(String value) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.ratelimit.spring.actuate;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.spring.ClientKeys;
+import dev.ratelimit.spring.RateLimitEnforcer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.Selector.Match;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
+import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
+
+/**
+ * The {@code ratelimits} Actuator endpoint.
+ *
+ * <ul>
+ *   <li>{@code GET /actuator/ratelimits}: every rule with its algorithm, shadow mode and limits.</li>
+ *   <li>{@code GET /actuator/ratelimits/{rule}/{key}}: one client's figures in each policy of the
+ *       rule, without consuming anything.</li>
+ *   <li>{@code DELETE /actuator/ratelimits/{rule}/{key}}: forgets the client in every policy of the
+ *       rule.</li>
+ * </ul>
+ *
+ * <p>{@code {key}} is the limiter key as the rule builds it ({@code ip:192.0.2.1},
+ * {@code key:<api key>}, {@code user:alice}); it may span several path segments, as a grouped IPv6
+ * client does ({@code ip:2001:db8:0:1:0:0:0:0/64}). Keys are never listed, and responses show them
+ * redacted ({@link ClientKeys#redact}). The endpoint can reset limits: expose it only where
+ * operators alone can reach it.
+ */
+@WebEndpoint(id = "ratelimits")
+public final class RateLimitsEndpoint {
+
+    private final RateLimitEnforcer enforcer;
+
+    /** Reports on and resets the limiters of {@code enforcer}. */
+    public RateLimitsEndpoint(RateLimitEnforcer enforcer) {
+        this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+    }
+
+    /** Every rule in force. */
+    @ReadOperation
+    public Rules rules() {
+        return new Rules(enforcer.rules().stream().map(RulePayload::of).toList());
+    }
+
+    /** One client's figures under {@code rule}; 404 for an unknown rule, 400 for a blank key. */
+    @ReadOperation
+    public WebEndpointResponse<Client> client(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
+        String clientKey = String.join("/", key);
+        int refused = refusal(rule, clientKey);
+        if (refused != 0) {
+            return new WebEndpointResponse<>(refused);
+        }
+        Map<String, Figures> policies = new LinkedHashMap<>();
+        enforcer.peek(rule, clientKey).forEach((policy, decision) -> policies.put(policy, Figures.of(decision)));
+        return new WebEndpointResponse<>(new Client(rule, ClientKeys.redact(clientKey), policies));
+    }
+
+    /** Forgets a client under {@code rule}: 204, or 404 for an unknown rule, 400 for a blank key. */
+    @DeleteOperation
+    public WebEndpointResponse<Void> reset(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
+        String clientKey = String.join("/", key);
+        int refused = refusal(rule, clientKey);
+        if (refused == 0) {
+            enforcer.reset(rule, clientKey);
+        }
+        return new WebEndpointResponse<>(refused != 0 ? refused : WebEndpointResponse.STATUS_NO_CONTENT);
+    }
+
+    /** The status that refuses a request about {@code key} under {@code rule}, or 0 when it may proceed. */
+    private int refusal(String rule, String key) {
+        if (enforcer.rules().stream().noneMatch(r -> r.name().equals(rule))) {
+            return WebEndpointResponse.STATUS_NOT_FOUND;
+        }
+        return key.isBlank() ? WebEndpointResponse.STATUS_BAD_REQUEST : 0;
+    }
+
+    /** Algorithms as they are written in {@code application.yml}: {@code token-bucket}. */
+    static String yamlName(Algorithm algorithm) {
+        return algorithm.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** The answer to {@code GET /actuator/ratelimits}. */
+    public record Rules(List<RulePayload> rules) implements OperationResponseBody {
+    }
+
+    /**
+     * One rule.
+     *
+     * @param tier     the tier every client gets, or null when each client gets its own
+     * @param policies each policy the rule may apply (a tier, or the rule's name for an inline limit)
+     *                 with its limits
+     */
+    public record RulePayload(String name, String algorithm, String tier, boolean shadow,
+            Map<String, List<LimitPayload>> policies) {
+
+        static RulePayload of(RateLimitEnforcer.RuleView rule) {
+            Map<String, List<LimitPayload>> policies = new LinkedHashMap<>();
+            rule.policies().forEach((name, policy) -> policies.put(name, LimitPayload.of(policy)));
+            return new RulePayload(rule.name(), yamlName(rule.algorithm()), rule.tier(), rule.shadow(), policies);
+        }
+    }
+
+    /** One limit: {@code limit} permits per {@code period} (ISO-8601), bursts up to {@code capacity}. */
+    public record LimitPayload(long limit, String period, long capacity) {
+
+        static List<LimitPayload> of(Policy policy) {
+            return policy.limits().stream().map(LimitPayload::of).toList();
+        }
+
+        static LimitPayload of(Limit limit) {
+            return new LimitPayload(limit.permits(), limit.period().toString(), limit.capacity());
+        }
+    }
+
+    /** The answer to {@code GET /actuator/ratelimits/{rule}/{key}}, the key redacted. */
+    public record Client(String rule, String key, Map<String, Figures> policies) implements OperationResponseBody {
+    }
+
+    /**
+     * A client's figures in one policy, as {@code peek} sees them; durations are ISO-8601.
+     *
+     * @param allowed whether one more permit would be admitted now
+     */
+    public record Figures(boolean allowed, long remaining, long limit, String retryAfter, String resetAfter) {
+
+        static Figures of(Decision decision) {
+            return new Figures(decision.allowed(), decision.remaining(), decision.limit(),
+                    decision.retryAfter().toString(), decision.resetAfter().toString());
+        }
+    }
+}

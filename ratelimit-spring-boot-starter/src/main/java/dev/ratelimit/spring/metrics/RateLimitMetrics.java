@@ -1,0 +1,64 @@
+package dev.ratelimit.spring.metrics;
+
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitListener;
+import dev.ratelimit.spring.RuleDecision;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Records every decision in Micrometer: a counter {@value #REQUESTS} tagged {@code rule},
+ * {@code tier} ({@code none} for an inline {@code @RateLimited} limit) and {@code outcome}
+ * ({@code allowed}, {@code denied}, {@code shadow_denied}, {@code error}), and a timer
+ * {@value #DECISION} tagged {@code rule}.
+ *
+ * <p>Tags come from configuration only, never from the client key, so the number of series is
+ * bounded by rules × tiers × 4 however many clients there are. Meters are looked up once and cached.
+ * Thread-safe.
+ */
+public final class RateLimitMetrics implements RateLimitListener {
+
+    /** Name of the counter of decisions. */
+    public static final String REQUESTS = "ratelimit.requests";
+
+    /** Name of the timer of the time spent deciding. */
+    public static final String DECISION = "ratelimit.decision";
+
+    private final MeterRegistry registry;
+    private final Map<CounterId, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+    /** Creates meters in {@code registry} as decisions arrive. */
+    public RateLimitMetrics(MeterRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    @Override
+    public void onDecision(RuleDecision decision, Outcome outcome, long elapsedNanos) {
+        record(decision.rule(), decision.tier(), outcome, elapsedNanos);
+    }
+
+    @Override
+    public void onError(RateLimitEnforcer.Check check, RuntimeException error, long elapsedNanos) {
+        record(check.rule(), check.tier(), Outcome.ERROR, elapsedNanos);
+    }
+
+    private void record(String rule, String tier, Outcome outcome, long elapsedNanos) {
+        counters.computeIfAbsent(new CounterId(rule, tier == null ? "none" : tier, outcome), id -> Counter.builder(REQUESTS)
+                .description("Requests decided by a rate-limit rule")
+                .tag("rule", id.rule()).tag("tier", id.tier()).tag("outcome", id.outcome().tag())
+                .register(registry)).increment();
+        timers.computeIfAbsent(rule, r -> Timer.builder(DECISION)
+                .description("Time a rate-limit rule took to decide")
+                .tag("rule", r)
+                .register(registry)).record(elapsedNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private record CounterId(String rule, String tier, Outcome outcome) {
+    }
+}

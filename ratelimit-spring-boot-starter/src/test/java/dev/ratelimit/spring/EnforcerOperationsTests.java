@@ -1,0 +1,182 @@
+package dev.ratelimit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
+import dev.ratelimit.spring.RateLimitListener.Outcome;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** What the enforcer offers operations: shadow mode, listeners, the rule listing, peek and reset. */
+class EnforcerOperationsTests {
+
+    private final ManualTicker ticker = new ManualTicker();
+    private final List<String> heard = new ArrayList<>();
+    private final RateLimitListener listener = new RateLimitListener() {
+        @Override
+        public void onDecision(RuleDecision decision, Outcome outcome, long elapsedNanos) {
+            heard.add(decision.rule() + "/" + decision.tier() + " " + outcome.tag() + " allowed=" + decision.decision().allowed());
+        }
+
+        @Override
+        public void onError(RateLimitEnforcer.Check check, RuntimeException error, long elapsedNanos) {
+            heard.add(check.rule() + "/" + check.tier() + " " + Outcome.ERROR.tag() + " " + error.getMessage());
+        }
+    };
+
+    @Test
+    void aShadowedRuleAdmitsWhatItWouldDenyWithNoPermitsLeftAndTellsTheListeners() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(0).setShadow(true);
+        RateLimitEnforcer enforcer = enforcer(properties);
+
+        for (int i = 0; i < 2; i++) {
+            assertThat(enforcer.enforce(checks("api")).allowed()).isTrue();
+        }
+        RateLimitResult shadowed = enforcer.enforce(checks("api", "strict"));
+        assertThat(shadowed.allowed()).isTrue();
+        assertThat(shadowed.decisions()).hasSize(2).first().satisfies(d -> {
+            assertThat(d.decision()).isEqualTo(new Decision(true, 0, 2, 0, Duration.ofMinutes(1).toNanos()));
+        });
+        assertThat(heard).containsExactly("api/free allowed allowed=true", "api/free allowed allowed=true",
+                "api/free shadow_denied allowed=false", "strict/free allowed allowed=true");
+
+        ticker.advance(Duration.ofSeconds(30));
+        assertThat(enforcer.peek("api", "ip:192.0.2.1").get("free").remaining())
+                .as("a shadow denial consumed nothing, as an enforced one would not").isEqualTo(1);
+    }
+
+    @Test
+    void aRuleMayOptOutOfGlobalShadowMode() {
+        RateLimitProperties properties = properties();
+        properties.setShadow(true);
+        properties.getRules().get(1).setShadow(false);
+        RateLimitEnforcer enforcer = enforcer(properties);
+        enforcer.define("Inline.method", Algorithm.TOKEN_BUCKET, null,
+                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(1, Duration.ofMinutes(1)))));
+
+        assertThat(enforcer.rules()).extracting(RateLimitEnforcer.RuleView::name, RateLimitEnforcer.RuleView::shadow)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("Inline.method", true),
+                        org.assertj.core.groups.Tuple.tuple("api", true),
+                        org.assertj.core.groups.Tuple.tuple("strict", false));
+        for (int i = 0; i < 2; i++) {
+            enforcer.enforce(checks("strict"));
+        }
+        RateLimitResult denied = enforcer.enforce(checks("api", "strict"));
+        assertThat(denied.allowed()).isFalse();
+        assertThat(denied.denial()).hasValueSatisfying(d -> assertThat(d.rule()).isEqualTo("strict"));
+        assertThat(heard).last().isEqualTo("strict/free denied allowed=false");
+    }
+
+    @Test
+    void aLimiterThatFailsIsReportedAsAnErrorAndTheFailurePropagates() {
+        RateLimiterFactory failing = (name, policy) -> new FailingLimiter(policy);
+        RateLimitEnforcer enforcer = new RateLimitEnforcer(properties(), failing, List.of(listener));
+        assertThatThrownBy(() -> enforcer.enforce(checks("api"))).hasMessage("store unreachable");
+        assertThat(heard).containsExactly("api/free error store unreachable");
+    }
+
+    @Test
+    void theRuleListingShowsEachPolicyARuleMayApply() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(1).setTier("premium");
+        RateLimitEnforcer enforcer = enforcer(properties);
+        assertThat(enforcer.rules()).satisfiesExactly(api -> {
+            assertThat(api.tier()).isNull();
+            assertThat(api.policies()).containsOnlyKeys("free", "premium");
+            assertThat(api.policies().get("premium").limits()).containsExactly(Limit.of(5, Duration.ofSeconds(1)));
+        }, strict -> {
+            assertThat(strict.tier()).isEqualTo("premium");
+            assertThat(strict.policies()).containsOnlyKeys("premium");
+        });
+    }
+
+    @Test
+    void peekConsumesNothingAndResetForgetsTheClientInEveryTier() {
+        RateLimitEnforcer enforcer = enforcer(properties());
+        enforcer.enforce(checks("api"));
+        enforcer.enforce(List.of(new RateLimitEnforcer.Check("api", "premium", "ip:192.0.2.1", 3)));
+        for (int i = 0; i < 3; i++) {
+            Map<String, Decision> figures = enforcer.peek("api", "ip:192.0.2.1");
+            assertThat(figures).containsOnlyKeys("free", "premium");
+            assertThat(figures.get("free").remaining()).isEqualTo(1);
+            assertThat(figures.get("premium").remaining()).isEqualTo(2);
+        }
+        assertThat(enforcer.peek("api", "ip:192.0.2.2").get("free").remaining()).isEqualTo(2);
+
+        enforcer.reset("api", "ip:192.0.2.1");
+        assertThat(enforcer.peek("api", "ip:192.0.2.1").get("free").remaining()).isEqualTo(2);
+        assertThat(enforcer.peek("api", "ip:192.0.2.1").get("premium").remaining()).isEqualTo(5);
+        assertThatIllegalArgumentException().isThrownBy(() -> enforcer.reset("nope", "ip:192.0.2.1"));
+        assertThatIllegalArgumentException().isThrownBy(() -> enforcer.reset("api", " "));
+    }
+
+    private RateLimitEnforcer enforcer(RateLimitProperties properties) {
+        RateLimiterFactory factory = (name, policy) -> RateLimiter.builder().algorithm(policy.algorithm())
+                .limits(policy.limits()).ticker(ticker).build();
+        return new RateLimitEnforcer(properties, factory, List.of(listener));
+    }
+
+    private static List<RateLimitEnforcer.Check> checks(String... rules) {
+        List<RateLimitEnforcer.Check> checks = new ArrayList<>();
+        for (String rule : rules) {
+            checks.add(new RateLimitEnforcer.Check(rule, "free", "ip:192.0.2.1", 1));
+        }
+        return checks;
+    }
+
+    /** Tiers free (2 a minute) and premium (5 a second); rules "api" and "strict". */
+    private static RateLimitProperties properties() {
+        RateLimitProperties properties = new RateLimitProperties();
+        properties.getTiers().put("free", tier(2, Duration.ofMinutes(1)));
+        properties.getTiers().put("premium", tier(5, Duration.ofSeconds(1)));
+        for (String name : List.of("api", "strict")) {
+            RateLimitProperties.Rule rule = new RateLimitProperties.Rule();
+            rule.setName(name);
+            properties.getRules().add(rule);
+        }
+        return properties;
+    }
+
+    private static RateLimitProperties.Tier tier(long limit, Duration period) {
+        RateLimitProperties.TierLimit spec = new RateLimitProperties.TierLimit();
+        spec.setLimit(limit);
+        spec.setPeriod(period);
+        RateLimitProperties.Tier tier = new RateLimitProperties.Tier();
+        tier.getLimits().add(spec);
+        return tier;
+    }
+
+    /** A store that is down. */
+    private record FailingLimiter(Policy policy) implements RateLimiter {
+
+        @Override
+        public Decision tryAcquire(String key, long permits) {
+            throw new IllegalStateException("store unreachable");
+        }
+
+        @Override
+        public Decision peek(String key) {
+            throw new IllegalStateException("store unreachable");
+        }
+
+        @Override
+        public Decision acquire(String key, long permits, Duration maxWait) {
+            throw new IllegalStateException("store unreachable");
+        }
+
+        @Override
+        public void reset(String key) {
+            throw new IllegalStateException("store unreachable");
+        }
+    }
+}

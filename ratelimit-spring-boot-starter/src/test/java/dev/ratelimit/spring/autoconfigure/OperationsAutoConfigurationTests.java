@@ -1,0 +1,64 @@
+package dev.ratelimit.spring.autoconfigure;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.actuate.RateLimitsEndpoint;
+import dev.ratelimit.spring.metrics.RateLimitMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+
+/** The meters and the endpoint: present when their libraries are, and never needed to start. */
+class OperationsAutoConfigurationTests {
+
+    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class,
+                    RateLimitMetricsAutoConfiguration.class, RateLimitEndpointAutoConfiguration.class))
+            .withPropertyValues("ratelimit.tiers.free.limits[0].limit=10", "ratelimit.tiers.free.limits[0].period=1m",
+                    "ratelimit.rules[0].name=api");
+
+    @Test
+    void aMeterRegistryGetsTheMetersAndTheEnforcerReportsToThem() {
+        runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
+            assertThat(context).hasSingleBean(RateLimitMetrics.class);
+            context.getBean(RateLimitEnforcer.class)
+                    .enforce(List.of(new RateLimitEnforcer.Check("api", "free", "ip:192.0.2.1", 1)));
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("ratelimit.requests").tags("rule", "api", "tier", "free", "outcome", "allowed")
+                    .counter().count()).isEqualTo(1);
+            assertThat(registry.get("ratelimit.decision").tags("rule", "api").timer().count()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void withoutARegistryOrMicrometerThereAreNoMeters() {
+        runner.run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(RateLimitMetrics.class));
+        runner.withClassLoader(new FilteredClassLoader(MeterRegistry.class, Endpoint.class))
+                .run(context -> assertThat(context).hasNotFailed().hasSingleBean(RateLimitEnforcer.class)
+                        .doesNotHaveBean(RateLimitMetrics.class).doesNotHaveBean(RateLimitsEndpoint.class));
+    }
+
+    @Test
+    void theEndpointExistsOnlyWhenExposed() {
+        runner.run(context -> assertThat(context).doesNotHaveBean(RateLimitsEndpoint.class));
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits")
+                .run(context -> assertThat(context).hasSingleBean(RateLimitsEndpoint.class));
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits",
+                        "management.endpoint.ratelimits.access=NONE")
+                .run(context -> assertThat(context).doesNotHaveBean(RateLimitsEndpoint.class));
+    }
+
+    @Test
+    void disablingRateLimitingRemovesTheMetersAndTheEndpoint() {
+        runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+                .withPropertyValues("ratelimit.enabled=false", "management.endpoints.web.exposure.include=ratelimits")
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(RateLimitMetrics.class)
+                        .doesNotHaveBean(RateLimitsEndpoint.class));
+    }
+}
