@@ -1,7 +1,5 @@
 package dev.ratelimit.core;
 
-import java.util.List;
-
 /**
  * {@link Algorithm#FIXED_WINDOW}: at most {@code capacity} permits per window of {@code period}.
  *
@@ -13,25 +11,10 @@ import java.util.List;
  * <p>State per key: a {@code long[]} of (window end, count) pairs, one per limit, guarded by its
  * own monitor. A ticker that jumps backwards keeps the current window, so it never creates permits.
  */
-final class FixedWindow implements Strategy {
-
-    private final int size;
-    private final long[] capacity;
-    private final long[] period;
-    private final long idleNanos;
+final class FixedWindow extends WindowStrategy<long[]> {
 
     FixedWindow(Policy policy) {
-        List<Limit> limits = policy.limits();
-        size = limits.size();
-        capacity = new long[size];
-        period = new long[size];
-        long idle = 0;
-        for (int i = 0; i < size; i++) {
-            capacity[i] = limits.get(i).capacity();
-            period[i] = limits.get(i).periodNanos();
-            idle = Math.max(idle, period[i]);
-        }
-        idleNanos = idle;
+        super(policy, 1);
     }
 
     @Override
@@ -44,21 +27,7 @@ final class FixedWindow implements Strategy {
     }
 
     @Override
-    public Decision tryAcquire(Object state, long now, long permits) {
-        return decide((long[]) state, now, permits, true);
-    }
-
-    @Override
-    public Decision peek(Object state, long now) {
-        return decide((long[]) state, now, 1, false);
-    }
-
-    @Override
-    public long idleNanos() {
-        return idleNanos;
-    }
-
-    private Decision decide(long[] windows, long now, long permits, boolean consume) {
+    Decision decide(long[] windows, long now, long permits, boolean consume) {
         synchronized (windows) {
             boolean ok = true;
             long retry = 0;

@@ -1,7 +1,5 @@
 package dev.ratelimit.core;
 
-import java.util.List;
-
 /**
  * {@link Algorithm#SLIDING_WINDOW_COUNTER}: the two-counter approximation of a sliding window.
  *
@@ -18,25 +16,10 @@ import java.util.List;
  * guarded by its own monitor. A ticker that jumps backwards weighs the previous window fully,
  * so it never creates permits.
  */
-final class SlidingWindowCounter implements Strategy {
-
-    private final int size;
-    private final long[] capacity;
-    private final long[] period;
-    private final long idleNanos;
+final class SlidingWindowCounter extends WindowStrategy<long[]> {
 
     SlidingWindowCounter(Policy policy) {
-        List<Limit> limits = policy.limits();
-        size = limits.size();
-        capacity = new long[size];
-        period = new long[size];
-        long idle = 0;
-        for (int i = 0; i < size; i++) {
-            capacity[i] = limits.get(i).capacity();
-            period[i] = limits.get(i).periodNanos();
-            idle = Math.max(idle, 2 * period[i]);
-        }
-        idleNanos = idle;
+        super(policy, 2);
     }
 
     @Override
@@ -46,11 +29,6 @@ final class SlidingWindowCounter implements Strategy {
             state[3 * i] = now;
         }
         return state;
-    }
-
-    @Override
-    public Decision tryAcquire(Object state, long now, long permits) {
-        return decide((long[]) state, now, permits, true);
     }
 
     @Override
@@ -66,11 +44,7 @@ final class SlidingWindowCounter implements Strategy {
     }
 
     @Override
-    public long idleNanos() {
-        return idleNanos;
-    }
-
-    private Decision decide(long[] w, long now, long permits, boolean consume) {
+    Decision decide(long[] w, long now, long permits, boolean consume) {
         synchronized (w) {
             boolean ok = true;
             long retry = 0;

@@ -1,7 +1,5 @@
 package dev.ratelimit.core;
 
-import java.util.List;
-
 /**
  * {@link Algorithm#SLIDING_WINDOW_LOG}: exactly at most {@code capacity} permits in any interval of
  * {@code period}, because every admitted request is remembered until it leaves the window.
@@ -14,25 +12,10 @@ import java.util.List;
  * <p>State per key: one {@link Log} per limit in an array whose monitor guards them all. A ticker
  * that jumps backwards keeps entries from the "future" in the window, so it never creates permits.
  */
-final class SlidingWindowLog implements Strategy {
-
-    private final int size;
-    private final long[] capacity;
-    private final long[] period;
-    private final long idleNanos;
+final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
 
     SlidingWindowLog(Policy policy) {
-        List<Limit> limits = policy.limits();
-        size = limits.size();
-        capacity = new long[size];
-        period = new long[size];
-        long idle = 0;
-        for (int i = 0; i < size; i++) {
-            capacity[i] = limits.get(i).capacity();
-            period[i] = limits.get(i).periodNanos();
-            idle = Math.max(idle, period[i]);
-        }
-        idleNanos = idle;
+        super(policy, 1);
     }
 
     @Override
@@ -45,21 +28,7 @@ final class SlidingWindowLog implements Strategy {
     }
 
     @Override
-    public Decision tryAcquire(Object state, long now, long permits) {
-        return decide((Log[]) state, now, permits, true);
-    }
-
-    @Override
-    public Decision peek(Object state, long now) {
-        return decide((Log[]) state, now, 1, false);
-    }
-
-    @Override
-    public long idleNanos() {
-        return idleNanos;
-    }
-
-    private Decision decide(Log[] logs, long now, long permits, boolean consume) {
+    Decision decide(Log[] logs, long now, long permits, boolean consume) {
         synchronized (logs) {
             boolean ok = true;
             long retry = 0;
