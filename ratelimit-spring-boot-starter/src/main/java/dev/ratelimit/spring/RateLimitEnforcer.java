@@ -93,8 +93,9 @@ public final class RateLimitEnforcer {
     }
 
     /**
-     * Takes permits for each check in order, stopping at the first denial. Permits taken by earlier
-     * checks stay taken: rules are independent, as if each had its own filter. A rule in shadow mode
+     * Takes permits for each check, stopping at the first denial. A check that would deny goes
+     * first, so a denied request takes nothing from the other rules (unless another request takes
+     * the last permits between this one's look and its take). A rule in shadow mode
      * never denies: its would-be denial is reported and returned as an admission with no permits left.
      *
      * @throws IllegalArgumentException if a check names an unknown rule or tier
@@ -102,7 +103,7 @@ public final class RateLimitEnforcer {
      */
     public RateLimitResult enforce(List<Check> checks) {
         List<RuleDecision> decisions = new ArrayList<>(checks.size());
-        for (Check check : checks) {
+        for (Check check : denialFirst(checks)) {
             boolean shadowed = definition(check.rule()).shadow();
             RateLimiter limiter = limiter(check.rule(), check.tier());
             long start = listeners.isEmpty() ? 0 : System.nanoTime();
@@ -133,6 +134,32 @@ public final class RateLimitEnforcer {
                     new Decision(true, decision.remaining(), decision.limit(), 0, decision.resetAfterNanos())));
         }
         return new RateLimitResult(decisions);
+    }
+
+    /**
+     * With several checks, puts first the one that would deny now (by peeking, which consumes
+     * nothing), so that a denied request takes no permits from the rules that would have admitted
+     * it. Only a request racing for the same last permits can still slip between peek and take.
+     */
+    private List<Check> denialFirst(List<Check> checks) {
+        if (checks.size() < 2) {
+            return checks;
+        }
+        for (int i = 1; i < checks.size(); i++) {
+            Check check = checks.get(i);
+            if (!definition(check.rule()).shadow() && wouldDeny(limiter(check.rule(), check.tier()), check)) {
+                List<Check> reordered = new ArrayList<>(checks);
+                reordered.add(0, reordered.remove(i));
+                return reordered;
+            }
+        }
+        return checks;
+    }
+
+    /** Whether taking the check's cost now would be denied: a leaky bucket admits only an empty queue. */
+    private static boolean wouldDeny(RateLimiter limiter, Check check) {
+        Decision peek = limiter.peek(check.key());
+        return limiter.policy().algorithm() == Algorithm.LEAKY_BUCKET ? !peek.allowed() : peek.remaining() < check.cost();
     }
 
     private static void logDenial(Check check, Decision decision, Outcome outcome) {

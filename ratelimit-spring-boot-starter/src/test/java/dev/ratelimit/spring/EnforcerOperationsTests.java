@@ -120,6 +120,20 @@ class EnforcerOperationsTests {
         assertThatIllegalArgumentException().isThrownBy(() -> enforcer.reset("api", " "));
     }
 
+    @Test
+    void aRequestOneRuleDeniesTakesNothingFromTheOthers() {
+        RateLimitEnforcer enforcer = enforcer(properties());
+        enforcer.enforce(checks("strict"));
+        enforcer.enforce(checks("strict"));   // "strict" is spent; "api" is full
+
+        RateLimitResult denied = enforcer.enforce(checks("api", "strict"));
+
+        assertThat(denied.allowed()).isFalse();
+        assertThat(denied.denial()).hasValueSatisfying(d -> assertThat(d.rule()).isEqualTo("strict"));
+        assertThat(enforcer.peek("api", "ip:192.0.2.1").get("free").remaining())
+                .as("the denied request took nothing from the rule that would have admitted it").isEqualTo(2);
+    }
+
     private RateLimitEnforcer enforcer(RateLimitProperties properties) {
         RateLimiterFactory factory = (name, policy) -> RateLimiter.builder().algorithm(policy.algorithm())
                 .limits(policy.limits()).ticker(ticker).build();
