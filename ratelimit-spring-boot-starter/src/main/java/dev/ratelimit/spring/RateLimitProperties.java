@@ -48,6 +48,9 @@ public class RateLimitProperties {
     /** URI for the "type" member of problem responses. */
     private String problemType = "about:blank";
 
+    /** Where limiters keep their state: memory (this node only) or redis (shared by every node; see ratelimit.redis). */
+    private Store store = Store.MEMORY;
+
     private final Memory memory = new Memory();
 
     /** Tiers by name, each with the limits its clients get. */
@@ -142,6 +145,14 @@ public class RateLimitProperties {
         this.problemType = problemType;
     }
 
+    public Store getStore() {
+        return store;
+    }
+
+    public void setStore(Store store) {
+        this.store = store;
+    }
+
     public Memory getMemory() {
         return memory;
     }
@@ -206,6 +217,14 @@ public class RateLimitProperties {
         IP,
         /** Answer 401 before any rule runs. */
         REJECT
+    }
+
+    /** Where limiters keep their state. */
+    public enum Store {
+        /** In this node's memory: each node enforces the limits on its own. */
+        MEMORY,
+        /** In Redis, through Spring Data Redis's Lettuce client: every node shares the same limits. */
+        REDIS
     }
 
     /** In-memory store settings. */
