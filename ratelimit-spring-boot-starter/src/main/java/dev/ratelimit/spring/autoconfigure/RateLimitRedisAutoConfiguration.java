@@ -8,7 +8,6 @@ import dev.ratelimit.spring.web.RateLimitResponses;
 import dev.ratelimit.spring.web.RedisUnavailableHandler;
 import java.util.ArrayList;
 import java.util.List;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
@@ -59,16 +58,15 @@ public final class RateLimitRedisAutoConfiguration {
     @EnableConfigurationProperties(RateLimitRedisProperties.class)
     static class RedisStoreConfiguration {
 
+        /** Injected directly, so that the store (and its connection) closes before the client. */
         @Bean(destroyMethod = "close")
         @ConditionalOnMissingBean
-        RedisStore rateLimitRedisStore(RateLimitRedisProperties properties,
-                ObjectProvider<RedisConnectionFactory> connectionFactory) {
-            RedisConnectionFactory factory = connectionFactory.getIfAvailable();
+        RedisStore rateLimitRedisStore(RateLimitRedisProperties properties, RedisConnectionFactory factory) {
             if (!(factory instanceof LettuceConnectionFactory lettuce)) {
                 throw new RedisStoreException("ratelimit.store=redis needs Spring Data Redis's Lettuce client, but the"
-                        + " RedisConnectionFactory is " + (factory == null ? "missing" : factory.getClass().getName()),
-                        "Use Lettuce (remove spring.data.redis.client-type=jedis and Jedis), and keep Spring Boot's"
-                                + " Data Redis auto-configuration enabled.", null);
+                        + " RedisConnectionFactory is a " + factory.getClass().getName(),
+                        "Use Lettuce: remove spring.data.redis.client-type=jedis, or define a LettuceConnectionFactory.",
+                        null);
             }
             if (lettuce.getNativeClient() == null) {
                 lettuce.start(); // normally started already: the factory starts early by default

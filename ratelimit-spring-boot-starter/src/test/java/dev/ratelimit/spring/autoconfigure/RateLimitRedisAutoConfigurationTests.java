@@ -1,12 +1,15 @@
 package dev.ratelimit.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.mockito.Mockito.mock;
 
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.redis.RedisProcess;
 import dev.ratelimit.redis.RedisRateLimiter;
+import dev.ratelimit.redis.RedisUnavailableException;
 import dev.ratelimit.redis.TestRedis;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimitResult;
@@ -30,6 +33,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
@@ -167,6 +171,30 @@ class RateLimitRedisAutoConfigurationTests {
                 assertThat((String) down.getDetails().get("lastFailure")).isNotEmpty();
             });
         }
+    }
+
+    @Test
+    void closedModeOutsideTheWebHandsTheCallerRedisUnavailableException() {
+        try (RedisProcess server = new RedisProcess()) {
+            redis(server.uri(), "ratelimit.redis.failure-mode=closed").run(context -> {
+                assertThat(take(context, "api", "client")).isTrue();
+                server.kill();
+                assertThatThrownBy(() -> take(context, "api", "client")).isInstanceOf(RedisUnavailableException.class)
+                        .hasMessageContaining("failure mode CLOSED");
+            });
+        }
+    }
+
+    @Test
+    void anotherConnectionFactoryStopsTheApplicationAskingForLettuce() {
+        // Jedis itself is not on the test class path; any factory that is not Lettuce's is refused alike.
+        redis(sharedRedis()).withBean(RedisConnectionFactory.class, () -> mock(RedisConnectionFactory.class))
+                .run(context -> {
+                    FailureAnalysis analysis = analyze(context);
+                    assertThat(analysis.getDescription()).startsWith("ratelimit.store=redis needs Spring Data"
+                            + " Redis's Lettuce client, but the RedisConnectionFactory is a ");
+                    assertThat(analysis.getAction()).contains("spring.data.redis.client-type=jedis");
+                });
     }
 
     @Test
