@@ -1,7 +1,12 @@
 package dev.ratelimit.redis;
 
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.StringCodec;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +55,27 @@ final class RedisConnection implements AutoCloseable {
     /** A connection this limiter opens through {@code opener} and closes on {@link #close()}. */
     static RedisConnection owned(Supplier<Opened> opener) {
         return new RedisConnection(opener, true);
+    }
+
+    /** Opens a {@link StringCodec#UTF8} connection through {@code client}. */
+    static Supplier<Opened> opener(RedisClient client) {
+        return () -> {
+            StatefulRedisConnection<String, String> open = client.connect(StringCodec.UTF8);
+            return new Opened(open, new Commands(open.async(), open.async()));
+        };
+    }
+
+    /** Opens a {@link StringCodec#UTF8} cluster connection through {@code client}. */
+    static Supplier<Opened> opener(RedisClusterClient client) {
+        return () -> {
+            StatefulRedisClusterConnection<String, String> open = client.connect(StringCodec.UTF8);
+            return new Opened(open, new Commands(open.async(), open.async()));
+        };
+    }
+
+    /** Whether the connection has been opened (and not closed). */
+    boolean isOpen() {
+        return commands != null;
     }
 
     /**

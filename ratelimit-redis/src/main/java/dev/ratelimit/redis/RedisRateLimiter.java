@@ -54,6 +54,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final boolean redisTime;
     private final long smallestCapacity;
     private final RateLimiter local;
+    private final boolean sharedConnection;
 
     private RedisRateLimiter(Builder b, LuaPolicy lua, RedisConnection connection) {
         // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
@@ -61,6 +62,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         this.lua = lua;
         this.keys = new KeyLayout(b.keyPrefix, lua.stateName());
         this.connection = connection;
+        this.sharedConnection = b.shared != null;
         this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
         this.failureMode = b.failureMode;
         this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
@@ -201,9 +203,12 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         return breaker.lastError();
     }
 
-    /** Closes the connection if this limiter opened it from a client; a given connection stays open. */
+    /** Closes the connection if this limiter opened it from a client; a given or shared connection stays open. */
     @Override
     public void close() {
+        if (sharedConnection) {
+            return;
+        }
         try {
             connection.close();
         } catch (Exception e) {
@@ -279,6 +284,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         private RedisClusterClient clusterClient;
         private StatefulRedisConnection<String, String> connection;
         private StatefulRedisClusterConnection<String, String> clusterConnection;
+        private SharedRedisConnection shared;
         private Policy policy;
         private Algorithm algorithm = Algorithm.TOKEN_BUCKET;
         private final List<Limit> limits = new ArrayList<>();
@@ -319,6 +325,17 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         public Builder clusterConnection(StatefulRedisClusterConnection<String, String> connection) {
             clearConnection();
             this.clusterConnection = Objects.requireNonNull(connection, "connection");
+            return this;
+        }
+
+        /**
+         * Uses a connection shared with other limiters, which the limiter never closes. If it is not
+         * open yet, {@link #build()} waits for it at most the command timeout, then behaves as when
+         * connecting through a client fails.
+         */
+        public Builder connection(SharedRedisConnection connection) {
+            clearConnection();
+            this.shared = Objects.requireNonNull(connection, "connection");
             return this;
         }
 
@@ -436,19 +453,24 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 return new RedisRateLimiter(this, lua, RedisConnection.given(
                         new RedisConnection.Commands(clusterConnection.async(), clusterConnection.async())));
             }
+            if (shared != null) {
+                RedisRateLimiter limiter = new RedisRateLimiter(this, lua, shared.connection());
+                try {
+                    shared.open(commandTimeout);
+                } catch (RedisUnavailableException e) {
+                    // An attempt still running is picked up by a later probe; CLOSED refuses, as for a client.
+                    if (failureMode == FailureMode.CLOSED) {
+                        throw e;
+                    }
+                    limiter.breaker.failed(e);
+                }
+                return limiter;
+            }
             RedisConnection owned;
             if (client != null) {
-                RedisClient c = client;
-                owned = RedisConnection.owned(() -> {
-                    StatefulRedisConnection<String, String> open = c.connect(StringCodec.UTF8);
-                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
-                });
+                owned = RedisConnection.owned(RedisConnection.opener(client));
             } else if (clusterClient != null) {
-                RedisClusterClient c = clusterClient;
-                owned = RedisConnection.owned(() -> {
-                    StatefulRedisClusterConnection<String, String> open = c.connect(StringCodec.UTF8);
-                    return new RedisConnection.Opened(open, new RedisConnection.Commands(open.async(), open.async()));
-                });
+                owned = RedisConnection.owned(RedisConnection.opener(clusterClient));
             } else {
                 throw new IllegalStateException("a Redis client or connection is required: call client(...) or connection(...)");
             }
@@ -470,6 +492,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             clusterClient = null;
             connection = null;
             clusterConnection = null;
+            shared = null;
         }
 
         private static Duration positive(Duration duration, String name) {

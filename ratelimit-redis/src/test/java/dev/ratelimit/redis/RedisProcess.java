@@ -20,18 +20,18 @@ import redis.embedded.core.ExecutableProvider;
  * or the binary embedded-redis ships when there is none. No persistence; its directory is deleted
  * on {@link #close()}.
  */
-final class RedisProcess implements AutoCloseable {
+public final class RedisProcess implements AutoCloseable {
 
     private final int port;
     private final Path dir;
     private final List<String> extra;
     private Process process;
 
-    RedisProcess(String... extraArgs) {
+    public RedisProcess(String... extraArgs) {
         this(freePort(), extraArgs);
     }
 
-    RedisProcess(int port, String... extraArgs) {
+    public RedisProcess(int port, String... extraArgs) {
         this.port = port;
         this.extra = List.of(extraArgs);
         try {
@@ -42,16 +42,16 @@ final class RedisProcess implements AutoCloseable {
         start();
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String uri() {
+    public String uri() {
         return "redis://127.0.0.1:" + port;
     }
 
     /** Starts the server (again) on the same port and waits until it accepts connections. */
-    void start() {
+    public void start() {
         List<String> command = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", dir.toString()));
         command.addAll(extra);
@@ -76,7 +76,7 @@ final class RedisProcess implements AutoCloseable {
     }
 
     /** Kills the server at once, as a crash would. */
-    void kill() {
+    public void kill() {
         process.destroyForcibly();
         try {
             process.waitFor(10, TimeUnit.SECONDS);
@@ -95,7 +95,7 @@ final class RedisProcess implements AutoCloseable {
         }
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         } catch (IOException e) {

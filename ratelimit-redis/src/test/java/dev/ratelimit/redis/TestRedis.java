@@ -14,14 +14,14 @@ import redis.embedded.RedisServer;
  * answers, otherwise an embedded server started once per JVM. Never skips: if neither works, the
  * tests fail. Every test takes its own key prefix from {@link #prefix()}, so keys never collide.
  */
-final class TestRedis {
+public final class TestRedis {
 
     private static RedisURI uri;
 
     private TestRedis() {
     }
 
-    static synchronized RedisURI uri() {
+    public static synchronized RedisURI uri() {
         if (uri == null) {
             String url = System.getenv().getOrDefault("REDIS_URL", "redis://127.0.0.1:6379");
             RedisURI candidate = RedisURI.create(url);
@@ -51,12 +51,12 @@ final class TestRedis {
     }
 
     /** A new client of the shared Redis; close it after use. */
-    static RedisClient client() {
+    public static RedisClient client() {
         return RedisClient.create(uri());
     }
 
     /** A key prefix no other test uses. */
-    static String prefix() {
+    public static String prefix() {
         return "rltest:" + UUID.randomUUID() + ":";
     }
 

@@ -51,6 +51,9 @@ public class RateLimitProperties {
     /** Whether rules only report would-be denials (headers, metrics, a DEBUG log line) and let every request pass. */
     private boolean shadow;
 
+    /** Where limiters keep their state: memory (this node only) or redis (shared by every node; see ratelimit.redis). */
+    private Store store = Store.MEMORY;
+
     private final Memory memory = new Memory();
 
     /** Tiers by name, each with the limits its clients get. */
@@ -153,6 +156,14 @@ public class RateLimitProperties {
         this.shadow = shadow;
     }
 
+    public Store getStore() {
+        return store;
+    }
+
+    public void setStore(Store store) {
+        this.store = store;
+    }
+
     public Memory getMemory() {
         return memory;
     }
@@ -217,6 +228,14 @@ public class RateLimitProperties {
         IP,
         /** Answer 401 before any rule runs. */
         REJECT
+    }
+
+    /** Where limiters keep their state. */
+    public enum Store {
+        /** In this node's memory: each node enforces the limits on its own. */
+        MEMORY,
+        /** In Redis, through Spring Data Redis's Lettuce client: every node shares the same limits. */
+        REDIS
     }
 
     /** In-memory store settings. */

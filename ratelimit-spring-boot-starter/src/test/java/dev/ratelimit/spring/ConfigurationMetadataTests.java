@@ -25,7 +25,10 @@ class ConfigurationMetadataTests {
                 "ratelimit.trusted-proxies", "ratelimit.ipv6-prefix-length", "ratelimit.api-key-header",
                 "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.problem-type", "ratelimit.shadow",
                 "ratelimit.memory.max-keys", "ratelimit.tiers", "ratelimit.api-keys", "ratelimit.rules",
-                "ratelimit.exclude-paths",
+                "ratelimit.exclude-paths", "ratelimit.store",
+                "ratelimit.redis.key-prefix", "ratelimit.redis.command-timeout", "ratelimit.redis.failure-mode",
+                "ratelimit.redis.circuit-breaker-wait", "ratelimit.redis.deny-cache.enabled",
+                "ratelimit.redis.deny-cache.size",
                 // Generated from @WebEndpoint(id = "ratelimits")
                 "management.endpoint.ratelimits.access", "management.endpoint.ratelimits.cache.time-to-live");
         assertThat(properties).allSatisfy(p -> assertThat((String) p.get("description"))

@@ -69,7 +69,7 @@ public final class RateLimitResponses {
         RuleDecision denial = result.denial().orElseThrow(() -> new IllegalArgumentException("result was not denied"));
         writeHeaders(response, result);
         long seconds = Math.max(1, ceilSeconds(denial.decision().retryAfterNanos()));
-        writeProblem(request, response, 429, "Too Many Requests",
+        writeProblem(request, response, problemType, 429, "Too Many Requests",
                 "Rate limit of policy \"" + denial.policyName() + "\" exceeded; retry in " + seconds
                         + (seconds == 1 ? " second." : " seconds."),
                 ",\"policies\":[" + json(names(result).get(result.decisions().indexOf(denial))) + "]");
@@ -79,12 +79,26 @@ public final class RateLimitResponses {
     public void writeUnknownApiKey(HttpServletRequest request, HttpServletResponse response, String header)
             throws IOException {
         response.setHeader("WWW-Authenticate", "ApiKey header=\"" + header + "\"");
-        writeProblem(request, response, 401, "Unauthorized", "Unknown API key in header " + header + ".", "");
+        writeProblem(request, response, problemType, 401, "Unauthorized", "Unknown API key in header " + header + ".", "");
     }
 
-    private void writeProblem(HttpServletRequest request, HttpServletResponse response, int status, String title,
-            String detail, String extra) throws IOException {
-        String body = "{\"type\":" + json(problemType) + ",\"title\":" + json(title) + ",\"status\":" + status
+    /**
+     * Answers 503 when limits cannot be checked (a shared store is down and configured to refuse):
+     * the client did nothing wrong, so not 429, and the body does not reveal the cause.
+     *
+     * @param type              the problem type, such as the IANA {@code temporary-reduced-capacity}
+     * @param retryAfterSeconds the {@code Retry-After} value, at least 1
+     */
+    public void writeUnavailable(HttpServletRequest request, HttpServletResponse response, String type,
+            long retryAfterSeconds) throws IOException {
+        response.setHeader("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
+        writeProblem(request, response, type, 503, "Service Unavailable",
+                "Rate limits cannot be checked right now; retry later.", "");
+    }
+
+    private static void writeProblem(HttpServletRequest request, HttpServletResponse response, String type, int status,
+            String title, String detail, String extra) throws IOException {
+        String body = "{\"type\":" + json(type) + ",\"title\":" + json(title) + ",\"status\":" + status
                 + ",\"detail\":" + json(detail) + ",\"instance\":" + json(request.getRequestURI()) + extra + "}";
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         response.setStatus(status);

@@ -1,0 +1,133 @@
+package dev.ratelimit.spring.autoconfigure;
+
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.redis.FailureMode;
+import dev.ratelimit.redis.RedisRateLimiter;
+import dev.ratelimit.redis.RedisUnavailableException;
+import dev.ratelimit.redis.SharedRedisConnection;
+import dev.ratelimit.spring.RateLimitRedisProperties;
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.cluster.RedisClusterClient;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * The Redis store: one {@link SharedRedisConnection} on Spring Data Redis's Lettuce client, and
+ * the {@link RedisRateLimiter}s the enforcer creates on it, one per rule and tier. Each limiter's
+ * keys carry its name after the prefix, so two rules never share a client's state, just as they
+ * never share an in-memory limiter. Closing the store closes the connection, not the client,
+ * which Spring Data Redis owns.
+ */
+final class RedisStore implements AutoCloseable {
+
+    private static final Log LOG = LogFactory.getLog(RedisStore.class);
+
+    private final SharedRedisConnection connection;
+    private final RateLimitRedisProperties properties;
+    private final FailureMode failureMode;
+    private final List<RedisRateLimiter> limiters = new CopyOnWriteArrayList<>();
+
+    /**
+     * Checks the properties and connects. An unreachable Redis stops the application in
+     * {@link FailureMode#CLOSED}; otherwise it is logged, and limiters connect once Redis answers.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming a bad {@code ratelimit.redis.*} value
+     * @throws RedisStoreException                        in CLOSED mode, when Redis does not answer
+     */
+    RedisStore(AbstractRedisClient client, RateLimitRedisProperties properties) {
+        check(properties);
+        this.properties = properties;
+        this.failureMode = FailureMode.valueOf(properties.getFailureMode().name());
+        this.connection = client instanceof RedisClusterClient cluster ? SharedRedisConnection.of(cluster)
+                : SharedRedisConnection.of((RedisClient) client);
+        try {
+            connection.connect();
+        } catch (RedisUnavailableException e) {
+            if (failureMode == FailureMode.CLOSED) {
+                connection.close();
+                throw new RedisStoreException("Redis did not answer at start-up, and ratelimit.redis.failure-mode is"
+                        + " closed, so no request could be admitted: " + e.getMessage(),
+                        "Start Redis or correct spring.data.redis.*, or set ratelimit.redis.failure-mode to open"
+                                + " or local to start while Redis is unreachable.", e);
+            }
+            LOG.warn("Redis did not answer at start-up; rate limits are decided by ratelimit.redis.failure-mode="
+                    + properties.getFailureMode().name().toLowerCase() + " until it does: " + e.getMessage());
+        }
+    }
+
+    private static void check(RateLimitRedisProperties properties) {
+        String prefix = properties.getKeyPrefix();
+        if (prefix == null || prefix.indexOf('{') >= 0 || prefix.indexOf('}') >= 0) {
+            throw new InvalidConfigurationPropertyValueException("ratelimit.redis.key-prefix", prefix,
+                    "must be set and must not contain '{' or '}', which would change the cluster hash tag");
+        }
+        positive("ratelimit.redis.command-timeout", properties.getCommandTimeout());
+        positive("ratelimit.redis.circuit-breaker-wait", properties.getCircuitBreakerWait());
+        if (properties.getDenyCache().getSize() <= 0) {
+            throw new InvalidConfigurationPropertyValueException("ratelimit.redis.deny-cache.size",
+                    properties.getDenyCache().getSize(), "must be positive");
+        }
+    }
+
+    private static void positive(String path, Duration duration) {
+        if (duration == null || duration.isNegative() || duration.isZero()) {
+            throw new InvalidConfigurationPropertyValueException(path, duration, "must be positive");
+        }
+    }
+
+    /**
+     * A limiter for {@code policy} whose keys start with the prefix and {@code name}.
+     *
+     * @throws RedisUnavailableException in CLOSED mode, when Redis cannot be reached in time
+     */
+    RedisRateLimiter create(String name, Policy policy) {
+        RedisRateLimiter limiter = RedisRateLimiter.builder()
+                .connection(connection)
+                .policy(policy)
+                .keyPrefix(properties.getKeyPrefix() + escape(name) + ":")
+                .commandTimeout(properties.getCommandTimeout())
+                .circuitBreakerWait(properties.getCircuitBreakerWait())
+                .failureMode(failureMode)
+                .localDenyCache(properties.getDenyCache().isEnabled())
+                .localDenyCacheSize(properties.getDenyCache().getSize())
+                .build();
+        limiters.add(limiter);
+        return limiter;
+    }
+
+    /** A limiter name as key text: '%', '{' and '}' escaped, so no name can open a hash tag. */
+    private static String escape(String name) {
+        return name.replace("%", "%25").replace("{", "%7B").replace("}", "%7D");
+    }
+
+    FailureMode failureMode() {
+        return failureMode;
+    }
+
+    /** The limiters created so far. */
+    List<RedisRateLimiter> limiters() {
+        return limiters;
+    }
+
+    /** Whether the connection is open and no limiter's latest call to Redis failed. */
+    boolean isAvailable() {
+        return connection.isOpen() && limiters.stream().allMatch(RedisRateLimiter::isAvailable);
+    }
+
+    /** Seconds a client should wait before retrying while Redis cannot decide: the breaker's wait, rounded up. */
+    long retryAfterSeconds() {
+        Duration wait = properties.getCircuitBreakerWait();
+        return Math.max(1, wait.getSeconds() + (wait.getNano() > 0 ? 1 : 0));
+    }
+
+    @Override
+    public void close() {
+        limiters.forEach(RedisRateLimiter::close);
+        connection.close();
+    }
+}
