@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -72,6 +73,27 @@ public final class RateLimitEnforcer {
             Algorithm algorithm = rule.getAlgorithm() != null ? rule.getAlgorithm() : properties.getAlgorithm();
             boolean ruleShadow = rule.getShadow() != null ? rule.getShadow() : shadow;
             rules.put(rule.getName(), new RuleDefinition(rule.getName(), algorithm, rule.getTier(), null, ruleShadow));
+        }
+        for (RuleDefinition rule : rules.values()) {
+            prepare(rule);
+        }
+    }
+
+    /**
+     * Creates a rule's limiters now, one per tier it may apply, so that a store that cannot enforce
+     * a policy (Redis refuses limits it cannot keep exact) stops start-up instead of failing a request.
+     */
+    private void prepare(RuleDefinition rule) {
+        Set<String> ruleTiers = rule.inline() != null ? Collections.singleton(null)
+                : rule.tier() != null ? Set.of(rule.tier()) : tiers.keySet();
+        for (String tier : ruleTiers) {
+            try {
+                limiter(rule.name(), tier);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigurationPropertyValueException("ratelimit.rules", rule.name(),
+                        (tier == null ? "" : "with tier " + tier + ", ") + "cannot be enforced by the configured store: "
+                                + e.getMessage());
+            }
         }
     }
 
@@ -287,6 +309,9 @@ public final class RateLimitEnforcer {
         RuleDefinition existing = rules.putIfAbsent(rule, definition);
         if (existing != null && !existing.equals(definition)) {
             throw new IllegalStateException("rule \"" + rule + "\" is already defined as " + existing);
+        }
+        if (existing == null) {
+            prepare(definition);
         }
     }
 

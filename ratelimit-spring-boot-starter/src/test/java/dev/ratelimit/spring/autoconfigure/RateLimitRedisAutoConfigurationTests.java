@@ -50,6 +50,7 @@ class RateLimitRedisAutoConfigurationTests {
                     RateLimitRedisAutoConfiguration.class))
             .withPropertyValues("ratelimit.tiers.free.limits[0].limit=5", "ratelimit.tiers.free.limits[0].period=1h",
                     "ratelimit.rules[0].name=api", "ratelimit.rules[1].name=login");
+    // Two rules on the one tier: the enforcer creates their two limiters at start-up.
 
     private ApplicationContextRunner redis(String url, String... properties) {
         return runner.withPropertyValues("ratelimit.store=redis", "spring.data.redis.url=" + url,
@@ -65,6 +66,14 @@ class RateLimitRedisAutoConfigurationTests {
         RateLimitResult result = context.getBean(RateLimitEnforcer.class)
                 .enforce(List.of(new RateLimitEnforcer.Check(rule, "free", key, 1)));
         return result.allowed();
+    }
+
+    @Test
+    void aLimitRedisCannotKeepExactStopsStartUp() {
+        redis(sharedRedis(), "ratelimit.tiers.odd.limits[0].limit=1000003", "ratelimit.tiers.odd.limits[0].period=365d")
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+                        .hasMessageContaining("ratelimit.rules").hasMessageContaining("with tier odd")
+                        .hasMessageContaining("cannot be kept exact in Redis"));
     }
 
     @Test
@@ -134,7 +143,7 @@ class RateLimitRedisAutoConfigurationTests {
             }
             Health health = context.getBean("rateLimitRedisHealthIndicator", HealthIndicator.class).health();
             assertThat(health.getStatus()).isEqualTo(Status.DOWN);
-            assertThat(health.getDetails()).containsEntry("failureMode", "open").containsEntry("limiters", 1)
+            assertThat(health.getDetails()).containsEntry("failureMode", "open").containsEntry("limiters", 2)
                     .containsEntry("fallbackDecisions", 7L);
             assertThat((String) health.getDetails().get("lastFailure")).contains("cannot connect to Redis");
         });
@@ -160,7 +169,7 @@ class RateLimitRedisAutoConfigurationTests {
                 assertThat(take(context, "api", "client")).isTrue();
                 Health up = indicator.health();
                 assertThat(up.getStatus()).isEqualTo(Status.UP);
-                assertThat(up.getDetails()).containsAllEntriesOf(Map.of("failureMode", "open", "limiters", 1,
+                assertThat(up.getDetails()).containsAllEntriesOf(Map.of("failureMode", "open", "limiters", 2,
                         "failedCalls", 0L, "fallbackDecisions", 0L, "lastFailure", ""));
 
                 server.kill();
