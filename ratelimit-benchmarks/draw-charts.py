@@ -138,8 +138,87 @@ def memory(results):
     print()
 
 
-SECTIONS = [("hot-path.json", hot_path), ("many-keys.json", many_keys), ("memory.json", memory)]
-# Sections 4 (HTTP) and 5 (Redis) add their own (file, function) pairs here.
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def http(results):
+    """run-http.sh: one object per (mode, app, round); medians over the rounds, ratios per round too."""
+    apps = list(dict.fromkeys(r["app"] for r in results))
+    modes = list(dict.fromkeys(r["mode"] for r in results))
+    runs = {(m, a): [r for r in results if r["mode"] == m and r["app"] == a] for m in modes for a in apps}
+    rps = {k: median(r["requestsPerSecond"] for r in v) for k, v in runs.items()}
+    bar_chart(os.path.join(OUT, "bench-http.svg"), "GET /hello under wrk, median of rounds (higher is better)",
+              "requests per second", [(m, [rps[(m, a)] for a in apps]) for m in modes], apps)
+    print("### HTTP\n")
+    print("| Mode | App | requests/s (median) | rounds | p50 µs | p99 µs | ÷ plain | ÷ plain per round | statuses |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in modes:
+        for a in apps:
+            v = runs[(m, a)]
+            if not v:
+                continue
+            per_round = []
+            for r in v:
+                base = next((b for b in runs[(m, "plain")] if b["round"] == r["round"]), None)
+                per_round.append(ratio(r["requestsPerSecond"], base and base["requestsPerSecond"]))
+            statuses = f"{sum(r['s200'] for r in v):,}×200, {sum(r['s429'] for r in v):,}×429, " \
+                       f"{sum(r['otherStatus'] + r['socketErrors'] for r in v)} other"
+            print(f"| {m} | {a} | {fmt(rps[(m, a)])} | {len(v)} | {fmt(median(r['p50Micros'] for r in v))} | "
+                  f"{fmt(median(r['p99Micros'] for r in v))} | {ratio(rps[(m, a)], rps.get((m, 'plain')))} | "
+                  f"{', '.join(per_round)} | {statuses} |")
+    for m in modes:
+        print(f"\n{m}: ours ÷ bucket4j = {ratio(rps.get((m, 'ours')), rps.get((m, 'bucket4j')))}", end="")
+    print("\n")
+
+
+def redis(results):
+    """RedisComparison: one object per (scenario, contender, keys, round); medians over the rounds."""
+    def key(r):
+        return r["scenario"], r["keys"]
+    groups = list(dict.fromkeys(key(r) for r in results))
+    contenders = list(dict.fromkeys(r["contender"] for r in results))
+    runs = {(g, c): [r for r in results if key(r) == g and r["contender"] == c] for g in groups for c in contenders}
+
+    def med(g, c, field):
+        return median(r[field] for r in runs[(g, c)])
+    admitted = [g for g in groups if g[0] == "admitted"]
+    bar_chart(os.path.join(OUT, "bench-redis.svg"), "Redis, 64 callers, every call admitted (higher is better)",
+              "decisions per second, median of rounds",
+              [(f"{k:,} key{'s' if k > 1 else ''}", [med(g, c, "decisionsPerSecond") for c in contenders])
+               for g in admitted for k in [g[1]]], contenders)
+    print("### Redis\n")
+    print("| Scenario | Keys | Contender | decisions/s | p50 µs | p99 µs | round trips/decision | "
+          "Redis commands/decision | Redis CPU µs/decision | client CPU µs/decision | ours ÷ this |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for g in groups:
+        for c in contenders:
+            if not runs[(g, c)]:
+                continue
+            print(f"| {g[0]} | {g[1]:,} | {c} | {fmt(med(g, c, 'decisionsPerSecond'))} | "
+                  f"{fmt(med(g, c, 'p50Micros'))} | {fmt(med(g, c, 'p99Micros'))} | "
+                  f"{med(g, c, 'roundTripsPerDecision'):.4f} | {med(g, c, 'redisCommandsPerDecision'):.4f} | "
+                  f"{fmt(med(g, c, 'redisCpuMicrosPerDecision'))} | {fmt(med(g, c, 'clientCpuMicrosPerDecision'))} | "
+                  f"{ratio(med(g, 'OURS', 'decisionsPerSecond'), med(g, c, 'decisionsPerSecond'))} |")
+    print()
+    for g in groups:
+        if g[0] != "admitted" and runs[(g, "OURS_NO_DENY_CACHE")]:
+            on, off = med(g, "OURS", "roundTripsPerDecision"), med(g, "OURS_NO_DENY_CACHE", "roundTripsPerDecision")
+            print(f"- {g[0]}, {g[1]:,} keys: the deny cache saves "
+                  f"{(1 - on / off) * 100:.3f} % of round trips per decision ({on:.6f} against {off:.4f})")
+    one, thousand = ("admitted", 1), ("admitted", 1_000)
+    if one in groups and thousand in groups:
+        print(f"- hot-key p99 ÷ 1,000 keys' p99 (ours): "
+              f"{ratio(med(one, 'OURS', 'p99Micros'), med(thousand, 'OURS', 'p99Micros'))}")
+    print()
+
+
+SECTIONS = [("hot-path.json", hot_path), ("many-keys.json", many_keys), ("memory.json", memory),
+            ("http.json", http), ("redis.json", redis)]
 
 if __name__ == "__main__":
     for file, draw in SECTIONS:
