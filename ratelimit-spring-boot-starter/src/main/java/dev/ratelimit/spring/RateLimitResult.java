@@ -22,12 +22,22 @@ public record RateLimitResult(List<RuleDecision> decisions) {
 
     /** Whether every rule admitted the request. */
     public boolean allowed() {
-        return denial().isEmpty();
+        for (RuleDecision decision : decisions) {
+            if (!decision.decision().allowed()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The decision that denied the request, if any. */
     public Optional<RuleDecision> denial() {
-        return decisions.stream().filter(d -> !d.decision().allowed()).findFirst();
+        for (RuleDecision decision : decisions) {  // a loop: this runs several times on every request
+            if (!decision.decision().allowed()) {
+                return Optional.of(decision);
+            }
+        }
+        return Optional.empty();
     }
 
     /**
@@ -35,8 +45,17 @@ public record RateLimitResult(List<RuleDecision> decisions) {
      * permits left; empty when no rule applied.
      */
     public Optional<RuleDecision> binding() {
-        return denial().or(() -> decisions.stream()
-                .min((a, b) -> Long.compare(a.decision().remaining(), b.decision().remaining())));
+        Optional<RuleDecision> denial = denial();
+        if (denial.isPresent() || decisions.isEmpty()) {
+            return denial;
+        }
+        RuleDecision fewest = decisions.get(0);
+        for (RuleDecision decision : decisions) {
+            if (decision.decision().remaining() < fewest.decision().remaining()) {
+                fewest = decision;
+            }
+        }
+        return Optional.of(fewest);
     }
 
     /**

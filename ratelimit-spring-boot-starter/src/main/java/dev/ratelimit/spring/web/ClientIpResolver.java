@@ -54,6 +54,9 @@ public final class ClientIpResolver {
      */
     public String resolve(HttpServletRequest request) {
         String remote = request.getRemoteAddr();
+        if (trusted.isEmpty() && isCanonicalIpv4(remote)) {
+            return remote; // the common case needs no parsing: no proxy to look behind, nothing to group
+        }
         InetAddress client = Cidr.address(remote == null ? "" : remote);
         if (client == null) {
             return String.valueOf(remote);
@@ -69,6 +72,40 @@ public final class ClientIpResolver {
             }
         }
         return group(client);
+    }
+
+    /**
+     * Whether {@code s} is a dotted IPv4 address exactly as {@link InetAddress#getHostAddress()}
+     * would print it (four decimal octets up to 255, no leading zeros), so it can serve as the key
+     * unparsed.
+     */
+    static boolean isCanonicalIpv4(String s) {
+        if (s == null) {
+            return false;
+        }
+        int octets = 0;
+        int i = 0;
+        int n = s.length();
+        while (i < n && octets < 4) {
+            int start = i;
+            int value = 0;
+            while (i < n && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                value = value * 10 + (s.charAt(i) - '0');
+                i++;
+            }
+            int digits = i - start;
+            if (digits == 0 || value > 255 || (digits > 1 && s.charAt(start) == '0')) {
+                return false;
+            }
+            octets++;
+            if (octets < 4) {
+                if (i >= n || s.charAt(i) != '.') {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return octets == 4 && i == n;
     }
 
     private boolean isTrusted(InetAddress address) {

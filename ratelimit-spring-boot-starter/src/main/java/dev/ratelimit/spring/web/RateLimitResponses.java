@@ -2,6 +2,7 @@ package dev.ratelimit.spring.web;
 
 import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
 import dev.ratelimit.spring.RateLimitProperties.HeaderFormat;
 import dev.ratelimit.spring.RateLimitResult;
 import dev.ratelimit.spring.RuleDecision;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Writes what clients see: rate-limit headers and RFC 9457 problem responses. Shared by the filter,
@@ -26,6 +28,8 @@ public final class RateLimitResponses {
 
     private final HeaderFormat format;
     private final String problemType;
+    /** One entry per rule and tier (a finite set), so it needs no bound. */
+    private final ConcurrentHashMap<PolicyName, SinglePolicy> singlePolicies = new ConcurrentHashMap<>();
 
     /**
      * Creates a writer.
@@ -112,7 +116,16 @@ public final class RateLimitResponses {
      * {@code RateLimit-Policy} lists each limit of each policy, {@code RateLimit} the state of the
      * limit that binds in each policy.
      */
-    private static void writeIetf(HttpServletResponse response, RateLimitResult result) {
+    private void writeIetf(HttpServletResponse response, RateLimitResult result) {
+        if (result.decisions().size() == 1) {
+            // The usual case, one rule: its RateLimit-Policy value is the same on every response.
+            RuleDecision rule = result.decisions().get(0);
+            SinglePolicy single = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
+                    key -> SinglePolicy.of(key.name(), key.policy().limits()));
+            response.setHeader("RateLimit-Policy", single.header());
+            response.setHeader("RateLimit", single.state(rule.decision()));
+            return;
+        }
         List<String> names = names(result);
         List<String> policies = new ArrayList<>();
         List<String> states = new ArrayList<>();
@@ -136,6 +149,37 @@ public final class RateLimitResponses {
         }
         response.setHeader("RateLimit-Policy", String.join(", ", policies));
         response.setHeader("RateLimit", String.join(", ", states));
+    }
+
+    private record PolicyName(String name, Policy policy) {
+    }
+
+    /** A single rule's IETF header parts, computed once per policy name and policy. */
+    private record SinglePolicy(String header, String[] quotedNames, long[] capacities) {
+
+        static SinglePolicy of(String name, List<Limit> limits) {
+            List<String> policies = new ArrayList<>();
+            String[] quoted = new String[limits.size()];
+            long[] capacities = new long[limits.size()];
+            for (int i = 0; i < limits.size(); i++) {
+                quoted[i] = json(limitName(name, i));
+                capacities[i] = limits.get(i).capacity();
+                policies.add(quoted[i] + quotaAndWindow(limits.get(i)));
+            }
+            return new SinglePolicy(String.join(", ", policies), quoted, capacities);
+        }
+
+        /** The RateLimit value: the binding limit (the first whose capacity is the decision's), remaining, reset. */
+        String state(Decision decision) {
+            int binding = 0;
+            for (int i = 0; i < capacities.length; i++) {
+                if (capacities[i] == decision.limit()) {
+                    binding = i;
+                    break;
+                }
+            }
+            return quotedNames[binding] + ";r=" + decision.remaining() + ";t=" + ceilSeconds(decision.resetAfterNanos());
+        }
     }
 
     /** Policy names per decision: the tier, qualified by the rule when two rules share a tier. */

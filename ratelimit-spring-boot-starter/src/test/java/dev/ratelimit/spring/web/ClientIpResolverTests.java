@@ -84,4 +84,15 @@ class ClientIpResolverTests {
             assertThat(resolver.resolve(request)).as("peer %s, hops %s (seed %d)", peer, hops, seed).isEqualTo(expected);
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void onlyCanonicalDottedIpv4SkipsParsing() {
+        for (String canonical : new String[] {"0.0.0.0", "127.0.0.1", "192.0.2.255", "10.20.30.40"}) {
+            org.assertj.core.api.Assertions.assertThat(ClientIpResolver.isCanonicalIpv4(canonical)).as(canonical).isTrue();
+        }
+        for (String other : new String[] {"", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "1.2.3.4 ", "1..3.4",
+                "::1", "::ffff:1.2.3.4", "1.2.3.4:80", "a.b.c.d", "1234.1.1.1", "1.2.3.", null}) {
+            org.assertj.core.api.Assertions.assertThat(ClientIpResolver.isCanonicalIpv4(other)).as(String.valueOf(other)).isFalse();
+        }
+    }
 }
