@@ -6,7 +6,7 @@ import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.spring.ClientKeyResolver;
-import dev.ratelimit.spring.ManualTicker;
+import dev.ratelimit.core.ManualTicker;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimitProperties;
 import dev.ratelimit.spring.RateLimitResult;

@@ -8,7 +8,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import dev.ratelimit.spring.ManualTicker;
+import dev.ratelimit.core.ManualTicker;
 import dev.ratelimit.spring.RateLimited;
 import java.net.URI;
 import java.time.Duration;

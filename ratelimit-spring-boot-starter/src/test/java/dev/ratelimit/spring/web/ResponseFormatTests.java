@@ -12,7 +12,7 @@ import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
-import dev.ratelimit.spring.ManualTicker;
+import dev.ratelimit.core.ManualTicker;
 import dev.ratelimit.spring.RateLimiterFactory;
 import dev.ratelimit.spring.autoconfigure.RateLimitAutoConfiguration;
 import java.time.Duration;
