@@ -12,11 +12,11 @@ import java.util.stream.IntStream;
  * three free loopback ports, joined with {@code CLUSTER MEET} and {@code CLUSTER ADDSLOTS}.
  * {@link #close()} stops the processes and deletes their directories.
  */
-final class RedisCluster implements AutoCloseable {
+public final class RedisCluster implements AutoCloseable {
 
     private final List<RedisProcess> nodes = new ArrayList<>();
 
-    RedisCluster() {
+    public RedisCluster() {
         try {
             for (int i = 0; i < 3; i++) {
                 nodes.add(new RedisProcess("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
@@ -54,7 +54,7 @@ final class RedisCluster implements AutoCloseable {
         }
     }
 
-    List<RedisURI> uris() {
+    public List<RedisURI> uris() {
         return nodes.stream().map(n -> RedisURI.create("127.0.0.1", n.port())).toList();
     }
 

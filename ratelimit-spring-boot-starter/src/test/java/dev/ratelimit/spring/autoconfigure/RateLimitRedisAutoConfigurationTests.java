@@ -7,6 +7,7 @@ import static org.mockito.Mockito.mock;
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
+import dev.ratelimit.redis.RedisCluster;
 import dev.ratelimit.redis.RedisProcess;
 import dev.ratelimit.redis.RedisRateLimiter;
 import dev.ratelimit.redis.RedisUnavailableException;
@@ -83,6 +84,31 @@ class RateLimitRedisAutoConfigurationTests {
             assertThat(context.getBean(RateLimiterFactory.class).create("x", policy()))
                     .isNotInstanceOf(RedisRateLimiter.class);
         });
+    }
+
+    @Test
+    void twoApplicationsOnARedisClusterShareOneLimitExactly() {
+        // Only Spring Boot's own cluster setting: the store takes the cluster client Spring Data Redis built.
+        try (RedisCluster cluster = new RedisCluster()) {
+            String nodes = cluster.uris().stream().map(uri -> uri.getHost() + ":" + uri.getPort())
+                    .collect(java.util.stream.Collectors.joining(","));
+            ApplicationContextRunner node = runner.withPropertyValues("ratelimit.store=redis",
+                    "spring.data.redis.cluster.nodes=" + nodes, "ratelimit.redis.key-prefix=" + TestRedis.prefix(),
+                    "ratelimit.redis.command-timeout=2s");
+            node.run(first -> node.run(second -> {
+                assertThat(first.getBean(org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory.class)
+                        .getRequiredNativeClient()).isInstanceOf(io.lettuce.core.cluster.RedisClusterClient.class);
+                for (String client : List.of("alice", "bob", "carol")) { // hash tags on different slots
+                    List<Boolean> decisions = new ArrayList<>();
+                    for (int i = 0; i < 4; i++) {
+                        decisions.add(take(first, "api", client));
+                        decisions.add(take(second, "api", client));
+                    }
+                    assertThat(decisions).as("5 an hour for %s across both nodes", client)
+                            .containsExactly(true, true, true, true, true, false, false, false);
+                }
+            }));
+        }
     }
 
     @Test
