@@ -23,6 +23,11 @@ public abstract class AbstractRateLimiter implements RateLimiter {
         this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
     }
 
+    /** The ticker this limiter reads time from. */
+    protected final Ticker ticker() {
+        return ticker;
+    }
+
     @Override
     public final Policy policy() {
         return policy;

@@ -51,12 +51,6 @@ final class Exact {
         return saturate(qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE));
     }
 
-    /** Compares {@code a * b} with {@code c * d} exactly, for non-negative operands. */
-    static int compareProducts(long a, long b, long c, long d) {
-        int high = Long.compare(Math.multiplyHigh(a, b), Math.multiplyHigh(c, d));
-        return high != 0 ? high : Long.compareUnsigned(a * b, c * d);
-    }
-
     static long saturate(BigInteger value) {
         return value.bitLength() < 64 ? value.longValue() : (value.signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE);
     }

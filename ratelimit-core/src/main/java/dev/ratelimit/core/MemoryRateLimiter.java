@@ -43,7 +43,6 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     private static final long SAMPLING_HORIZON_NANOS = (1L << 30) << Marked.SHIFT;
 
     private final Strategy strategy;
-    private final Ticker ticker;
     private final Cache<String, Object> states;
     private final CacheClock clock;
     private final boolean sampled;
@@ -51,7 +50,6 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
 
     MemoryRateLimiter(Policy policy, Ticker ticker, Sleeper sleeper, long maxKeys) {
         super(policy, ticker, sleeper);
-        this.ticker = ticker;
         this.strategy = switch (policy.algorithm()) {
             case TOKEN_BUCKET -> new TokenBucket(policy);
             case FIXED_WINDOW -> new FixedWindow(policy);
@@ -108,7 +106,7 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
 
     /** Reads the time once per request and lets Caffeine see it before the lookup. */
     private long now() {
-        long now = ticker.read();
+        long now = ticker().read();
         clock.observe(now);
         return now;
     }

@@ -2,6 +2,7 @@ package dev.ratelimit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,7 +80,8 @@ class AlgorithmPropertiesTest {
             Decision decision = limiter.tryAcquire("k", permits);
             if (last != null) {
                 // (t - t_last) * n >= k_last * period, in 128 bits
-                boolean spaced = Exact.compareProducts(ticker.read() - last.time(), n, last.permits(), period) >= 0;
+                boolean spaced = BigInteger.valueOf(ticker.read() - last.time()).multiply(BigInteger.valueOf(n))
+                        .compareTo(BigInteger.valueOf(last.permits()).multiply(BigInteger.valueOf(period))) >= 0;
                 assertThat(decision.allowed()).as("seed %d, step %d", seed, step).isEqualTo(spaced);
             }
             if (decision.allowed()) {
