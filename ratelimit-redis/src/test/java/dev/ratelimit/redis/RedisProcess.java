@@ -103,7 +103,8 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
-    private static String binary() {
+    /** {@code redis-server} from the PATH, or embedded-redis's binary when there is none. */
+    static String binary() {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             File candidate = new File(dir, "redis-server");
             if (candidate.canExecute()) {
