@@ -95,6 +95,10 @@ public final class RateLimitEnforcer {
                                 + e.getMessage());
             }
         }
+        RuleView view = view(rule);
+        for (RateLimitListener listener : listeners) {
+            listener.onRule(view);
+        }
     }
 
     /**
@@ -229,11 +233,13 @@ public final class RateLimitEnforcer {
      * @param algorithm the algorithm its limiters use
      * @param tier      the tier every client gets, or null when each client gets its own (or, for an
      *                  inline {@code @RateLimited} limit, when there is no tier)
+     * @param inline    whether the rule is a {@code @RateLimited} method's own limit, whose checks carry no tier
      * @param shadow    whether the rule only reports would-be denials
      * @param policies  what the rule enforces, by policy name: each tier it may apply, or the rule's
      *                  own name for an inline limit
      */
-    public record RuleView(String name, Algorithm algorithm, String tier, boolean shadow, Map<String, Policy> policies) {
+    public record RuleView(String name, Algorithm algorithm, String tier, boolean inline, boolean shadow,
+            Map<String, Policy> policies) {
 
         /** Copies the map. */
         public RuleView {
@@ -245,14 +251,18 @@ public final class RateLimitEnforcer {
     public List<RuleView> rules() {
         List<RuleView> views = new ArrayList<>(rules.size());
         for (RuleDefinition definition : rules.values()) {
-            Map<String, Policy> policies = new LinkedHashMap<>();
-            tiersOf(definition.name()).keySet().forEach(policy -> policies.put(policy,
-                    definition.inline() != null ? definition.inline() : policy(definition.name(), policy)));
-            views.add(new RuleView(definition.name(), definition.algorithm(), definition.tier(), definition.shadow(),
-                    policies));
+            views.add(view(definition));
         }
         views.sort(Comparator.comparing(RuleView::name));
         return views;
+    }
+
+    private RuleView view(RuleDefinition definition) {
+        Map<String, Policy> policies = new LinkedHashMap<>();
+        tiersOf(definition.name()).keySet().forEach(policy -> policies.put(policy,
+                definition.inline() != null ? definition.inline() : policy(definition.name(), policy)));
+        return new RuleView(definition.name(), definition.algorithm(), definition.tier(), definition.inline() != null,
+                definition.shadow(), policies);
     }
 
     /**

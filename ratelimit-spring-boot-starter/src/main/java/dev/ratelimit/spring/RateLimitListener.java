@@ -15,6 +15,16 @@ import java.util.Locale;
 public interface RateLimitListener {
 
     /**
+     * The enforcer registered a rule: those of {@code ratelimit.rules} while it is being built, a
+     * {@code @RateLimited} method's own when the method is first called. Lets a listener set up
+     * what it keeps per rule before the first decision. Does nothing by default.
+     *
+     * @param rule the rule as it is enforced
+     */
+    default void onRule(RateLimitEnforcer.RuleView rule) {
+    }
+
+    /**
      * A limiter decided.
      *
      * @param decision     the rule, tier, key and the limiter's own decision (still denied for

@@ -6,6 +6,7 @@ import dev.ratelimit.spring.RuleDecision;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,7 +20,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Tags come from configuration only, never from the client key, so the number of series is
  * bounded by rules × tiers × 4 however many clients there are. Meters are looked up once and cached.
- * Thread-safe.
+ * Each rule's timer and its {@code allowed} and {@code denied} (or, in shadow mode,
+ * {@code shadow_denied}) counters exist from the moment the rule is registered, at zero, so a
+ * dashboard or an alert on the rate of denials sees a series before the first denial; the
+ * {@code error} counter appears with the first error. Thread-safe.
  */
 public final class RateLimitMetrics implements RateLimitListener {
 
@@ -39,6 +43,16 @@ public final class RateLimitMetrics implements RateLimitListener {
     }
 
     @Override
+    public void onRule(RateLimitEnforcer.RuleView rule) {
+        Outcome denial = rule.shadow() ? Outcome.SHADOW_DENIED : Outcome.DENIED;
+        for (String tier : rule.inline() ? Collections.<String>singleton(null) : rule.policies().keySet()) {
+            counter(rule.name(), tier, Outcome.ALLOWED);
+            counter(rule.name(), tier, denial);
+        }
+        timer(rule.name());
+    }
+
+    @Override
     public void onDecision(RuleDecision decision, Outcome outcome, long elapsedNanos) {
         record(decision.rule(), decision.tier(), outcome, elapsedNanos);
     }
@@ -49,14 +63,22 @@ public final class RateLimitMetrics implements RateLimitListener {
     }
 
     private void record(String rule, String tier, Outcome outcome, long elapsedNanos) {
-        counters.computeIfAbsent(new CounterId(rule, tier == null ? "none" : tier, outcome), id -> Counter.builder(REQUESTS)
+        counter(rule, tier, outcome).increment();
+        timer(rule).record(elapsedNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private Counter counter(String rule, String tier, Outcome outcome) {
+        return counters.computeIfAbsent(new CounterId(rule, tier == null ? "none" : tier, outcome), id -> Counter.builder(REQUESTS)
                 .description("Requests decided by a rate-limit rule")
                 .tag("rule", id.rule()).tag("tier", id.tier()).tag("outcome", id.outcome().tag())
-                .register(registry)).increment();
-        timers.computeIfAbsent(rule, r -> Timer.builder(DECISION)
+                .register(registry));
+    }
+
+    private Timer timer(String rule) {
+        return timers.computeIfAbsent(rule, r -> Timer.builder(DECISION)
                 .description("Time a rate-limit rule took to decide")
                 .tag("rule", r)
-                .register(registry)).record(elapsedNanos, TimeUnit.NANOSECONDS);
+                .register(registry));
     }
 
     private record CounterId(String rule, String tier, Outcome outcome) {

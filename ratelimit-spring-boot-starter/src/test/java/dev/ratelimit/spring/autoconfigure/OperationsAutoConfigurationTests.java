@@ -37,6 +37,40 @@ class OperationsAutoConfigurationTests {
     }
 
     @Test
+    void everyRuleAndTierHasZeroSeriesBeforeItsFirstDecision() {
+        runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+                .withPropertyValues("ratelimit.tiers.premium.limits[0].limit=100",
+                        "ratelimit.tiers.premium.limits[0].period=1m", "ratelimit.rules[1].name=trial",
+                        "ratelimit.rules[1].shadow=true", "ratelimit.rules[1].tier=free")
+                .run(context -> {
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    for (String tier : List.of("free", "premium")) {
+                        for (String outcome : List.of("allowed", "denied")) {
+                            assertThat(registry.get("ratelimit.requests")
+                                    .tags("rule", "api", "tier", tier, "outcome", outcome).counter().count())
+                                    .as("api/%s/%s", tier, outcome).isZero();
+                        }
+                    }
+                    assertThat(registry.find("ratelimit.requests").tags("rule", "trial").counters())
+                            .as("a shadow rule with a fixed tier: allowed and shadow_denied, for that tier only")
+                            .extracting(c -> c.getId().getTag("tier") + "/" + c.getId().getTag("outcome"))
+                            .containsExactlyInAnyOrder("free/allowed", "free/shadow_denied");
+                    assertThat(registry.find("ratelimit.requests").tags("outcome", "error").counters()).isEmpty();
+                    assertThat(registry.get("ratelimit.decision").tags("rule", "trial").timer().count()).isZero();
+                });
+    }
+
+    @Test
+    void anInlineRuleIsCountedUnderTierNone() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        new RateLimitMetrics(registry).onRule(new RateLimitEnforcer.RuleView("Api.search",
+                dev.ratelimit.core.Algorithm.TOKEN_BUCKET, null, true, false, java.util.Map.of()));
+        assertThat(registry.find("ratelimit.requests").counters())
+                .extracting(c -> c.getId().getTag("tier") + "/" + c.getId().getTag("outcome"))
+                .containsExactlyInAnyOrder("none/allowed", "none/denied");
+    }
+
+    @Test
     void withoutARegistryOrMicrometerThereAreNoMeters() {
         runner.run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(RateLimitMetrics.class));
         runner.withClassLoader(new FilteredClassLoader(MeterRegistry.class, Endpoint.class))
