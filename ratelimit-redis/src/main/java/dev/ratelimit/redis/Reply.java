@@ -3,7 +3,7 @@ package dev.ratelimit.redis;
 import dev.ratelimit.core.Decision;
 import java.util.List;
 
-/** A script's answer, in the microseconds of Redis time; see common.lua for the fields. */
+/** A script's answer, in the microseconds of Redis time; see head.lua for the fields. */
 record Reply(boolean allowed, long remaining, long limit, long retryMicros, long resetMicros, long stableMicros,
              long waitMicros) {
 
