@@ -108,7 +108,7 @@ class FlatScriptTest {
             String[] args = flat.args(Long.toString(now), op, permits, maxWait);
             what += ", op " + op + ", permits " + permits + ", max wait " + maxWait;
 
-            List<Long> expected = generalRunner.run(onlyGeneral, args);
+            long[] expected = generalRunner.run(onlyGeneral, args);
             assertThat(flatRunner.run(onlyFlat, args)).as(what).isEqualTo(expected);
             ScriptRunner turn = random.nextBoolean() ? flatRunner : generalRunner;
             assertThat(turn.run(mixed, args)).as(what + ", mixed").isEqualTo(expected);
@@ -131,7 +131,7 @@ class FlatScriptTest {
         String[] key = {TestRedis.prefix() + "{t}:" + flat.stateName()};
         long full = algorithm == Algorithm.FIXED_WINDOW ? 3_600_000_000L : 1_800_000_000L;
         long before = redisMicros();
-        List<Long> reply = new ScriptRunner(commands, flat, TIMEOUT_NANOS).run(key, flat.args("", "a", 1, 0));
+        long[] reply = new ScriptRunner(commands, flat, TIMEOUT_NANOS).run(key, flat.args("", "a", 1, 0));
         long after = redisMicros();
         assertThat(reply).containsExactly(1L, 1L, 2L, 0L, full, 0L, 0L);
         String[] state = connection.sync().get(key[0]).split("\\|");
