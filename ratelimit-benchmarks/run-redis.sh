@@ -42,7 +42,14 @@ redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$D
     --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --daemonize yes
 stop() {
     if [[ -f "$DIR/redis.pid" ]]; then
-        kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+        local pid
+        pid=$(cat "$DIR/redis.pid")
+        kill "$pid" 2>/dev/null || true
+        # Until it has exited: it still writes its log, and a next run would find the port taken.
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
     fi
     rm -rf "$DIR"
 }
