@@ -7,7 +7,8 @@
 #
 # Defaults: 3 rounds × 14 scenarios × (2 s warm-up + 5 s measured), about 6 minutes.
 # --quick: 1 round of 1 s + 1 s, about 40 s, for checking the script, not for publishing.
-# Environment: REDIS_PORT (default 6479), SECONDS_PER_SCENARIO, WARM_UP_SECONDS, ROUNDS, OUT.
+# Environment: REDIS_PORT (default 6479), SECONDS_PER_SCENARIO, WARM_UP_SECONDS, ROUNDS, OUT, ADMITTED_KEYS and
+# FLOOD_KEYS (see RedisComparison), JAR (a saved benchmarks.jar, with SKIP_BUILD=1 to compare builds).
 # Writes docs/bench-data/redis.json (one object per scenario) and exits non-zero if a scenario's premise
 # failed (a denial on the admitted path, an admission in the flood, a failed or fallback call).
 set -euo pipefail
@@ -21,9 +22,15 @@ OUT=${OUT:-docs/bench-data/redis.json}
 if [[ "${1:-}" == "--quick" ]]; then
     SECONDS_PER_SCENARIO=1 WARM_UP_SECONDS=1 ROUNDS=1 OUT=${OUT/%.json/-quick.json}
 fi
-JAR=ratelimit-benchmarks/target/benchmarks.jar
+JAR=${JAR:-ratelimit-benchmarks/target/benchmarks.jar}
 
-[[ -n "${SKIP_BUILD:-}" ]] || ./mvnw -B -q -pl ratelimit-benchmarks -am package -DskipTests
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    # The shade plugin replaces benchmarks.jar with the shaded jar, and a later package that finds the
+    # module's own classes unchanged shades that old jar again, whose classes win over the new
+    # ratelimit-redis: without this, the run measures the previous build's limiter.
+    rm -f ratelimit-benchmarks/target/benchmarks.jar ratelimit-benchmarks/target/original-benchmarks.jar
+    ./mvnw -B -q -pl ratelimit-benchmarks -am package -DskipTests
+fi
 
 if redis-cli -p "$PORT" ping >/dev/null 2>&1; then
     echo "something already answers on 127.0.0.1:$PORT; set REDIS_PORT to a free port" >&2
@@ -35,7 +42,14 @@ redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$D
     --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --daemonize yes
 stop() {
     if [[ -f "$DIR/redis.pid" ]]; then
-        kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+        local pid
+        pid=$(cat "$DIR/redis.pid")
+        kill "$pid" 2>/dev/null || true
+        # Until it has exited: it still writes its log, and a next run would find the port taken.
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
     fi
     rm -rf "$DIR"
 }

@@ -58,6 +58,9 @@ import java.util.regex.Pattern;
  * java -Xms2g -Xmx2g -cp ratelimit-benchmarks/target/benchmarks.jar dev.ratelimit.benchmarks.RedisComparison \
  *     redis://127.0.0.1:6479 docs/bench-data/redis.json [seconds] [warm-up seconds] [rounds]
  * </pre>
+ * The environment variables {@code ADMITTED_KEYS} (default {@code 1,100,1000,100000}) and {@code FLOOD_KEYS}
+ * (default {@code 1,100}) choose the key counts of the admitted and flood scenarios, so that one scenario can
+ * be repeated on its own; an empty value skips them.
  */
 public final class RedisComparison {
 
@@ -69,7 +72,7 @@ public final class RedisComparison {
     /** This JVM's CPU time: the client's cost per decision, callers and Lettuce's event loop together. */
     private static final com.sun.management.OperatingSystemMXBean OS =
             (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    private static final Pattern CALLS = Pattern.compile("cmdstat_([\\w|]+):calls=(\\d+)");
+    private static final Pattern CALLS = Pattern.compile("cmdstat_([\\w|]+):calls=(\\d+),usec=(\\d+)");
 
     /** Who decides. */
     enum Contender {
@@ -134,12 +137,12 @@ public final class RedisComparison {
 
         List<Scenario> scenarios = new ArrayList<>();
         for (int round = 1; round <= rounds; round++) {
-            for (int keys : new int[] {1, 100, 1_000, 100_000}) {
+            for (int keys : counts("ADMITTED_KEYS", "1,100,1000,100000")) {
                 // Alternating, so that a disturbance hits both contenders alike.
                 scenarios.add(new Scenario("admitted", Contender.OURS, keys, false));
                 scenarios.add(new Scenario("admitted", Contender.BUCKET4J_LETTUCE, keys, false));
             }
-            for (int keys : new int[] {1, 100}) {
+            for (int keys : counts("FLOOD_KEYS", "1,100")) {
                 scenarios.add(new Scenario("denied flood", Contender.OURS, keys, true));
                 scenarios.add(new Scenario("denied flood", Contender.OURS_NO_DENY_CACHE, keys, true));
                 scenarios.add(new Scenario("denied flood", Contender.BUCKET4J_LETTUCE, keys, true));
@@ -237,6 +240,8 @@ public final class RedisComparison {
             Arrays.sort(all);
             Map<String, Long> server = delta(serverBefore, serverAfter);
             server.remove("info");
+            server.remove("usec:info");
+            String usecPerCall = usecPerCall(server);
             Map<String, Long> roundTrips = delta(sentBefore, sentAfter);
             roundTrips.remove("info");
             long serverTotal = server.values().stream().mapToLong(Long::longValue).sum();
@@ -259,13 +264,13 @@ public final class RedisComparison {
                             + "\"decisions\":%d,\"admitted\":%d,\"decisionsPerSecond\":%.1f,"
                             + "\"p50Micros\":%.1f,\"p90Micros\":%.1f,\"p99Micros\":%.1f,\"p999Micros\":%.1f,\"maxMicros\":%.1f,"
                             + "\"roundTripsPerDecision\":%.4f,\"roundTrips\":%s,"
-                            + "\"redisCommandsPerDecision\":%.4f,\"redisCommands\":%s,"
+                            + "\"redisCommandsPerDecision\":%.4f,\"redisCommands\":%s,\"redisUsecPerCall\":%s,"
                             + "\"redisCpuMicrosPerDecision\":%.3f,\"clientCpuMicrosPerDecision\":%.3f,"
                             + "\"capped\":%b,\"premise\":\"%s\"}",
                     scenario.name(), scenario.contender(), keys.length, CALLERS, seconds, decisions, admitted, perSecond,
                     percentile(all, 0.50), percentile(all, 0.90), percentile(all, 0.99), percentile(all, 0.999),
                     all.length == 0 ? 0 : all[all.length - 1] / 1e3,
-                    (double) tripsTotal / decisions, json(roundTrips), (double) serverTotal / decisions, json(server),
+                    (double) tripsTotal / decisions, json(roundTrips), (double) serverTotal / decisions, json(server), usecPerCall,
                     redisCpu * 1e6 / decisions, clientCpu / 1e3 / decisions, capped, premise);
         }
     }
@@ -385,6 +390,12 @@ public final class RedisComparison {
         };
     }
 
+    /** Key counts from the environment variable {@code name}, comma-separated; empty runs none. */
+    private static int[] counts(String name, String defaults) {
+        String value = System.getenv().getOrDefault(name, defaults).trim();
+        return value.isEmpty() ? new int[0] : Arrays.stream(value.split(",")).mapToInt(v -> Integer.parseInt(v.trim())).toArray();
+    }
+
     private static double percentile(long[] sorted, double p) {
         if (sorted.length == 0) {
             return 0;
@@ -420,13 +431,29 @@ public final class RedisComparison {
         return seconds;
     }
 
+    /** Calls per command, and under "usec:" + command the microseconds Redis spent in it. */
     private static Map<String, Long> commandStats(StatefulRedisConnection<String, String> admin) {
         Map<String, Long> calls = new TreeMap<>();
         Matcher m = CALLS.matcher(admin.sync().info("commandstats"));
         while (m.find()) {
             calls.put(m.group(1), Long.parseLong(m.group(2)));
+            calls.put("usec:" + m.group(1), Long.parseLong(m.group(3)));
         }
         return calls;
+    }
+
+    /** Microseconds per call of each command in {@code server}, from its "usec:" entries, which it loses. */
+    private static String usecPerCall(Map<String, Long> server) {
+        StringBuilder sb = new StringBuilder("{");
+        new ArrayList<>(server.keySet()).stream().filter(k -> k.startsWith("usec:")).forEach(k -> {
+            long usec = server.remove(k);
+            Long calls = server.get(k.substring(5));
+            if (calls != null && calls > 0) {
+                sb.append(sb.length() > 1 ? "," : "").append('"').append(k.substring(5)).append("\":")
+                        .append(String.format(Locale.ROOT, "%.2f", (double) usec / calls));
+            }
+        });
+        return sb.append('}').toString();
     }
 
     private RedisComparison() {

@@ -39,18 +39,33 @@ final class LuaPolicy {
     private final String tag;
     private final List<String> limitArgs;
 
-    private LuaPolicy(Policy policy, String file, String tag, List<String> limitArgs) {
+    private LuaPolicy(Policy policy, String script, String tag, List<String> limitArgs) {
         this.policy = policy;
-        this.script = resource("common.lua") + "\n" + resource(file);
+        this.script = script;
         this.sha = sha1(script);
         this.tag = tag;
         this.limitArgs = List.copyOf(limitArgs);
     }
 
     /**
+     * The policy with its fastest script: for a single limit of the token bucket, leaky bucket or
+     * fixed window, a flat one (see one.lua for why); otherwise the general script.
+     *
      * @throws IllegalArgumentException if a limit cannot be kept exact in Redis's doubles
      */
     static LuaPolicy of(Policy policy) {
+        return of(policy, true);
+    }
+
+    /**
+     * The policy with the general script, whatever its limits: common.lua's helpers and the
+     * algorithm's body. The flat scripts must decide and store exactly as it does; tests compare them.
+     */
+    static LuaPolicy general(Policy policy) {
+        return of(policy, false);
+    }
+
+    private static LuaPolicy of(Policy policy, boolean flat) {
         List<String> args = new ArrayList<>();
         args.add(Integer.toString(policy.limits().size()));
         for (Limit limit : policy.limits()) {
@@ -72,12 +87,17 @@ final class LuaPolicy {
                 args.add(Long.toString(period));
             }
         }
+        // The flat scripts take the same arguments and state, so the choice changes no key and no ARGV.
+        boolean one = flat && policy.limits().size() == 1;
         return switch (policy.algorithm()) {
-            case TOKEN_BUCKET -> new LuaPolicy(policy, "gcra.lua", "tb", with(args, "0"));
-            case LEAKY_BUCKET -> new LuaPolicy(policy, "gcra.lua", "lb", with(args, "1"));
-            case FIXED_WINDOW -> new LuaPolicy(policy, "fixed_window.lua", "fw", args);
-            case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, "sliding_window_log.lua", "swl", args);
-            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, "sliding_window_counter.lua", "swc", args);
+            case TOKEN_BUCKET -> new LuaPolicy(policy, one ? flat("gcra_one.lua") : withCommon("gcra.lua"), "tb",
+                    with(args, "0"));
+            case LEAKY_BUCKET -> new LuaPolicy(policy, one ? flat("gcra_one.lua") : withCommon("gcra.lua"), "lb",
+                    with(args, "1"));
+            case FIXED_WINDOW -> new LuaPolicy(policy,
+                    one ? flat("fixed_window_one.lua") : withCommon("fixed_window.lua"), "fw", args);
+            case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, withCommon("sliding_window_log.lua"), "swl", args);
+            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, withCommon("sliding_window_counter.lua"), "swc", args);
         };
     }
 
@@ -140,6 +160,16 @@ final class LuaPolicy {
         List<String> all = new ArrayList<>(args);
         all.add(last);
         return all;
+    }
+
+    /** A general script: head.lua, common.lua, then the algorithm's {@code body}. */
+    private static String withCommon(String body) {
+        return resource("head.lua") + "\n" + resource("common.lua") + "\n" + resource(body);
+    }
+
+    /** A flat single-limit script: head.lua, one.lua, the algorithm's {@code body}, then one_tail.lua. */
+    private static String flat(String body) {
+        return resource("head.lua") + "\n" + resource("one.lua") + "\n" + resource(body) + "\n" + resource("one_tail.lua");
     }
 
     private static String resource(String name) {

@@ -2,8 +2,8 @@ package dev.ratelimit.redis;
 
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.BaseRedisAsyncCommands;
 import io.lettuce.core.api.async.RedisKeyAsyncCommands;
-import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.StringCodec;
@@ -25,8 +25,11 @@ import java.util.function.Supplier;
  */
 final class RedisConnection implements AutoCloseable {
 
-    /** The two command groups a limiter uses; both come from one Lettuce connection. */
-    record Commands(RedisScriptingAsyncCommands<String, String> scripting, RedisKeyAsyncCommands<String, String> keys) {
+    /**
+     * The two command groups a limiter uses, both from one Lettuce connection: {@code base} to
+     * dispatch its scripts with their own output (see {@link ScriptRunner}), {@code keys} to delete.
+     */
+    record Commands(BaseRedisAsyncCommands<String, String> base, RedisKeyAsyncCommands<String, String> keys) {
     }
 
     /** A connection just opened, and whether the limiter owns it (closes it on close). */

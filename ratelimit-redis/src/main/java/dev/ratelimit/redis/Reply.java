@@ -1,15 +1,13 @@
 package dev.ratelimit.redis;
 
 import dev.ratelimit.core.Decision;
-import java.util.List;
 
-/** A script's answer, in the microseconds of Redis time; see common.lua for the fields. */
+/** A script's answer, in the microseconds of Redis time; see head.lua for the fields. */
 record Reply(boolean allowed, long remaining, long limit, long retryMicros, long resetMicros, long stableMicros,
              long waitMicros) {
 
-    static Reply of(List<Long> values) {
-        return new Reply(values.get(0) == 1, values.get(1), values.get(2), values.get(3), values.get(4), values.get(5),
-                values.get(6));
+    static Reply of(long[] values) {
+        return new Reply(values[0] == 1, values[1], values[2], values[3], values[4], values[5], values[6]);
     }
 
     Decision decision() {

@@ -2,9 +2,11 @@ package dev.ratelimit.redis;
 
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
-import java.util.List;
+import io.lettuce.core.api.async.BaseRedisAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -36,20 +38,54 @@ final class ScriptRunner {
      * @throws RedisUnavailableException if Redis failed, did not answer in time, or the thread was
      *                                   interrupted (whose flag is then set again)
      */
-    List<Long> run(String[] keys, String[] args) {
+    long[] run(String[] keys, String[] args) {
         long deadline = System.nanoTime() + timeoutNanos;
-        RedisScriptingAsyncCommands<String, String> scripting = connection.commands(deadline).scripting();
+        BaseRedisAsyncCommands<String, String> commands = connection.commands(deadline).base();
         try {
             try {
-                return await(scripting.evalsha(sha, ScriptOutputType.MULTI, keys, args), deadline);
+                return await(commands.dispatch(CommandType.EVALSHA, new Longs(), scriptArgs(sha, keys, args)), deadline);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof RedisNoScriptException)) {
                     throw e;
                 }
-                return await(scripting.eval(script, ScriptOutputType.MULTI, keys, args), deadline);
+                return await(commands.dispatch(CommandType.EVAL, new Longs(), scriptArgs(script, keys, args)), deadline);
             }
         } catch (ExecutionException e) {
             throw new RedisUnavailableException("Redis failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * EVALSHA's or EVAL's arguments, as Lettuce's own evalsha builds them: keys added as keys, so that
+     * a cluster connection routes the command by the first one.
+     */
+    private static CommandArgs<String, String> scriptArgs(String shaOrScript, String[] keys, String[] args) {
+        return new CommandArgs<>(StringCodec.UTF8).add(shaOrScript).add(keys.length).addKeys(keys).addValues(args);
+    }
+
+    /**
+     * A script's reply, a flat array of integers, read straight into a long[]: Lettuce's MULTI
+     * output would build a list of boxed Longs only for {@link Reply} to unbox. Anything else in
+     * the reply makes Lettuce fail the command (it catches what an output throws).
+     */
+    static final class Longs extends CommandOutput<String, String, long[]> {
+        private int next;
+
+        Longs() {
+            super(StringCodec.UTF8, null);
+        }
+
+        @Override
+        public void multi(int count) {
+            if (output != null) {
+                throw new IllegalStateException("a script reply holds no nested array");
+            }
+            output = new long[count];
+        }
+
+        @Override
+        public void set(long integer) {
+            output[next++] = integer;
         }
     }
 

@@ -1,27 +1,10 @@
--- Shared head of every algorithm's script; RedisRateLimiter prepends it to the algorithm's body.
+-- Shared part of the general scripts, after head.lua and before the algorithm's body.
 --
 -- Lua numbers are doubles, exact for integers up to 2^53. Every integer here stays below 2^52 in
 -- magnitude (the Java side refuses limits that could break this when it builds a limiter), so
 -- products and divisions below are exact; divmod corrects the one-off error of a rounded quotient.
--- Times are microseconds: absolute Redis TIME (about 1.7e15 today, below 2^52 until 2112), or the
--- test ticker's reading when ARGV[1] is not empty.
---
--- ARGV: 1 now (µs) or '', 2 op ('a' take, 'p' peek, 'r' reserve a leaky-bucket slot),
---       3 permits, 4 max wait (µs, 'r' only), 5 number of limits, 6.. the limits, algorithm-specific.
--- Reply: {allowed, remaining, limit, retryUs, resetUs, stableUs, waitUs}; stableUs is how long a
--- denial of one permit keeps these exact figures (0 when not applicable), waitUs the reserved wait.
-local now = tonumber(ARGV[1])
-local testTime = now ~= nil
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local op = ARGV[2]
-local permits = tonumber(ARGV[3])
 local maxWait = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
-local k = permits
-if op == 'p' then k = 1 end
 local VERSION = '1'
 
 local function divmod(a, b)

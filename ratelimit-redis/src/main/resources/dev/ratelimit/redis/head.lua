@@ -1,0 +1,19 @@
+-- Head of every script: RedisRateLimiter puts it before common.lua and an algorithm's general
+-- body, or before one.lua, a flat single-limit body and one_tail.lua.
+--
+-- Times are microseconds: absolute Redis TIME (about 1.7e15 today, below 2^52 until 2112), or the
+-- test ticker's reading when ARGV[1] is not empty.
+-- ARGV: 1 now (µs) or '', 2 op ('a' take, 'p' peek, 'r' reserve a leaky-bucket slot),
+--       3 permits, 4 max wait (µs, 'r' only), 5 number of limits, 6.. the limits, algorithm-specific.
+-- Reply: {allowed, remaining, limit, retryUs, resetUs, stableUs, waitUs}; stableUs is how long a
+-- denial of one permit keeps these exact figures (0 when not applicable), waitUs the reserved wait.
+local now = tonumber(ARGV[1])
+local testTime = now ~= nil
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local op = ARGV[2]
+local permits = tonumber(ARGV[3])
+local k = permits
+if op == 'p' then k = 1 end

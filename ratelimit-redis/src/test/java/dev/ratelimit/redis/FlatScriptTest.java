@@ -1,0 +1,197 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Limit;
+import dev.ratelimit.core.Policy;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The flat single-limit scripts against the general scripts they stand in for. The same seeded
+ * random calls (op, permits, max wait, time) go to three keys: one that only the general script
+ * runs on, one that only the flat script runs on, and one where the two take turns at random.
+ * Every reply must be the general script's, field for field, and every key must hold the same
+ * state, so either script continues the other's keys: state written before an upgrade, or by a
+ * node still running the previous version. Foreign or malformed state must read as a fresh key in
+ * both. Replay one case with {@code -Dratelimit.case=ALGORITHM:seed}.
+ */
+class FlatScriptTest {
+
+    private static final long TIMEOUT_NANOS = Duration.ofSeconds(2).toNanos();
+
+    private static RedisClient client;
+    private static StatefulRedisConnection<String, String> connection;
+    private static RedisConnection commands;
+
+    @BeforeAll
+    static void connect() {
+        client = TestRedis.client();
+        connection = client.connect();
+        commands = RedisConnection.given(new RedisConnection.Commands(connection.async(), connection.async()));
+    }
+
+    @AfterAll
+    static void close() {
+        connection.close();
+        client.shutdown();
+    }
+
+    static List<Object[]> cases() {
+        String only = System.getProperty("ratelimit.case");
+        if (only != null) {
+            String[] parts = only.split(":");
+            return List.<Object[]>of(new Object[] {Algorithm.valueOf(parts[0]), Long.parseLong(parts[1])});
+        }
+        List<Object[]> cases = new ArrayList<>();
+        long seed = System.nanoTime();
+        for (Algorithm algorithm : List.of(Algorithm.TOKEN_BUCKET, Algorithm.LEAKY_BUCKET, Algorithm.FIXED_WINDOW)) {
+            for (int i = 0; i < 6; i++) {
+                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal()});
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("cases")
+    void flatScriptDecidesAndStoresAsTheGeneralOne(Algorithm algorithm, long seed) {
+        Random random = new Random(seed);
+        Policy policy = new Policy(algorithm, List.of(randomLimit(random)));
+        LuaPolicy flat = LuaPolicy.of(policy);
+        LuaPolicy general = LuaPolicy.general(policy);
+        assertThat(flat.sha()).isNotEqualTo(general.sha());
+        ScriptRunner flatRunner = new ScriptRunner(commands, flat, TIMEOUT_NANOS);
+        ScriptRunner generalRunner = new ScriptRunner(commands, general, TIMEOUT_NANOS);
+        RedisCommands<String, String> sync = connection.sync();
+        String prefix = TestRedis.prefix();
+        String[] onlyGeneral = {prefix + "{g}:" + flat.stateName()};
+        String[] onlyFlat = {prefix + "{f}:" + flat.stateName()};
+        String[] mixed = {prefix + "{m}:" + flat.stateName()};
+        long capacity = policy.limits().get(0).capacity();
+        long longest = policy.limits().get(0).periodNanos() / 1000;
+        // Negative times too: the test ticker may read anything within ±2^51 µs.
+        long now = random.nextBoolean() ? 1_700_000_000_000_000L + random.nextInt(1_000_000)
+                : -(1L << 40) + random.nextInt(1_000_000);
+        for (int step = 0; step < 400; step++) {
+            String what = "step " + step + ", t=" + now + " µs, policy " + policy + ", seed " + seed;
+            int kind = random.nextInt(50);
+            if (kind == 0) {
+                sync.del(onlyGeneral[0], onlyFlat[0], mixed[0]);
+            } else if (kind == 1) {
+                // What another format, another width (several limits) or a damaged key would hold.
+                String foreign = List.of("2|5|0", "1|5", "1|5|0|7|0", "", "x").get(random.nextInt(5));
+                for (String[] key : List.of(onlyGeneral, onlyFlat, mixed)) {
+                    sync.set(key[0], foreign);
+                }
+                what += ", over state '" + foreign + "'";
+            }
+            String op = switch (random.nextInt(8)) {
+                case 0 -> "p";
+                case 1 -> algorithm == Algorithm.LEAKY_BUCKET ? "r" : "a";
+                default -> "a";
+            };
+            long permits = op.equals("p") || random.nextInt(3) > 0 ? 1 : 1 + random.nextInt((int) capacity);
+            long maxWait = op.equals("r") ? (long) (random.nextDouble() * longest * 2) : 0;
+            String[] args = flat.args(Long.toString(now), op, permits, maxWait);
+            what += ", op " + op + ", permits " + permits + ", max wait " + maxWait;
+
+            long[] expected = generalRunner.run(onlyGeneral, args);
+            assertThat(flatRunner.run(onlyFlat, args)).as(what).isEqualTo(expected);
+            ScriptRunner turn = random.nextBoolean() ? flatRunner : generalRunner;
+            assertThat(turn.run(mixed, args)).as(what + ", mixed").isEqualTo(expected);
+            String state = sync.get(onlyGeneral[0]);
+            assertThat(sync.get(onlyFlat[0])).as(what).isEqualTo(state);
+            assertThat(sync.get(mixed[0])).as(what + ", mixed").isEqualTo(state);
+            // Both set the same whole milliseconds; allow for the real time between the calls.
+            long ttl = sync.pttl(onlyGeneral[0]);
+            assertThat(sync.pttl(onlyFlat[0])).as(what + ", PTTL").isBetween(ttl - 1000, ttl + 1000);
+            now += advance(random, longest);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = {"TOKEN_BUCKET", "LEAKY_BUCKET", "FIXED_WINDOW"})
+    void flatScriptUsesRedisTimeWithoutATestTicker(Algorithm algorithm) {
+        // Two an hour: the first admission leaves the bucket full again (or the window over) in
+        // exactly 30 (or 60) minutes from the script's own TIME, which must lie between ours.
+        LuaPolicy flat = LuaPolicy.of(new Policy(algorithm, List.of(Limit.of(2, Duration.ofHours(1)))));
+        String[] key = {TestRedis.prefix() + "{t}:" + flat.stateName()};
+        long full = algorithm == Algorithm.FIXED_WINDOW ? 3_600_000_000L : 1_800_000_000L;
+        long before = redisMicros();
+        long[] reply = new ScriptRunner(commands, flat, TIMEOUT_NANOS).run(key, flat.args("", "a", 1, 0));
+        long after = redisMicros();
+        assertThat(reply).containsExactly(1L, 1L, 2L, 0L, full, 0L, 0L);
+        String[] state = connection.sync().get(key[0]).split("\\|");
+        assertThat(state[0]).isEqualTo("1");
+        assertThat(Long.parseLong(state[1])).isBetween(before + full, after + full);
+        assertThat(connection.sync().pttl(key[0])).isBetween(full / 1000 - 60_000, full / 1000);
+    }
+
+    @Test
+    void onlySingleLimitsOfTheBucketsAndTheFixedWindowTakeAFlatScript() {
+        List<Limit> one = List.of(Limit.of(5, Duration.ofSeconds(1)));
+        List<Limit> two = List.of(Limit.of(5, Duration.ofSeconds(1)), Limit.of(50, Duration.ofMinutes(1)));
+        for (Algorithm algorithm : Algorithm.values()) {
+            boolean flat = algorithm == Algorithm.TOKEN_BUCKET || algorithm == Algorithm.LEAKY_BUCKET
+                    || algorithm == Algorithm.FIXED_WINDOW;
+            Policy single = new Policy(algorithm, one);
+            // No function in the code of a flat script: none is created per call.
+            assertThat(code(LuaPolicy.of(single).script()).contains("function")).as("%s", algorithm).isEqualTo(!flat);
+            assertThat(LuaPolicy.of(single).sha().equals(LuaPolicy.general(single).sha())).as("%s", algorithm)
+                    .isEqualTo(!flat);
+            assertThat(LuaPolicy.of(single).stateName()).isEqualTo(LuaPolicy.general(single).stateName());
+            Policy several = new Policy(algorithm, two);
+            assertThat(LuaPolicy.of(several).sha()).as("%s, two limits", algorithm)
+                    .isEqualTo(LuaPolicy.general(several).sha());
+        }
+    }
+
+    /** The script without its comment lines. */
+    private static String code(String script) {
+        return script.lines().filter(line -> !line.strip().startsWith("--")).reduce("", (a, b) -> a + b + "\n");
+    }
+
+    private long redisMicros() {
+        List<String> time = connection.sync().time();
+        return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
+    }
+
+    /**
+     * Rates that do and do not divide their periods, capacities above and below the rate, and
+     * periods from a millisecond to days, so that expiry times both fall under and pass the ten
+     * minutes a test ticker's keys are kept at least.
+     */
+    private static Limit randomLimit(Random random) {
+        long permits = 1 + random.nextInt(random.nextBoolean() ? 12 : 5000);
+        long periodMicros = switch (random.nextInt(3)) {
+            case 0 -> 1000 + random.nextInt(1_000_000);
+            case 1 -> 1_000_000L * (1 + random.nextInt(3600));
+            default -> 1000L * (1 + random.nextInt(3 * 86_400_000));
+        };
+        long capacity = random.nextBoolean() ? permits : 1 + random.nextInt(15);
+        return new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity);
+    }
+
+    /** Mostly small steps, sometimes none or a single microsecond, sometimes past a period. */
+    private static long advance(Random random, long longestMicros) {
+        return switch (random.nextInt(8)) {
+            case 0 -> 0;
+            case 1 -> 1 + random.nextInt(3);
+            case 2 -> 1 + (long) (random.nextDouble() * 3 * longestMicros);
+            default -> 1 + (long) (random.nextDouble() * longestMicros / 8 / Math.max(1, random.nextInt(100)));
+        };
+    }
+}
