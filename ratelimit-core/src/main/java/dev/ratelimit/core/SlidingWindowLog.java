@@ -9,26 +9,38 @@ package dev.ratelimit.core;
  * window, so O(capacity) per key and limit in the worst case. The log starts small and grows by
  * doubling; {@link Policy} refuses capacities above {@link Policy#MAX_LOG_CAPACITY}.
  *
- * <p>State per key: one {@link Log} per limit in an array whose monitor guards them all. A ticker
- * that jumps backwards keeps entries from the "future" in the window, so it never creates permits.
+ * <p>State per key and limit: a {@link Log}. A ticker that jumps backwards keeps entries from the
+ * "future" in the window, so it never creates permits.
  */
-final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
+final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
     SlidingWindowLog(Policy policy) {
-        super(policy, 1);
+        super(policy, 1, now -> new Log(), Log[]::new);
     }
 
     @Override
-    public Object newState(long now) {
-        Log[] logs = new Log[size];
-        for (int i = 0; i < size; i++) {
-            logs[i] = new Log();
+    Decision decideOne(Log log, long now, long permits, boolean consume) {
+        boolean ok;
+        long retry = 0;
+        long remaining;
+        long reset;
+        synchronized (log) {
+            log.expire(now, period[0]);
+            long excess = log.used + permits - capacity[0];
+            ok = excess <= 0;
+            if (!ok) {
+                retry = log.timeToFree(excess, now, period[0]);
+            } else if (consume) {
+                log.append(now, permits);
+            }
+            remaining = capacity[0] - log.used;
+            reset = log.resetNanos(now, period[0]);
         }
-        return logs;
+        return new Decision(ok, remaining, capacity[0], Math.max(retry, 0), Math.max(reset, 0));
     }
 
     @Override
-    Decision decide(Log[] logs, long now, long permits, boolean consume) {
+    Decision decideAll(Log[] logs, long now, long permits, boolean consume) {
         synchronized (logs) {
             boolean ok = true;
             long retry = 0;
@@ -55,16 +67,14 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
                     remaining = capacity[i] - log.used;
                     binding = capacity[i];
                 }
-                if (log.size > 0) {
-                    reset = Math.max(reset, log.time(log.size - 1) + period[i] - now);
-                }
+                reset = Math.max(reset, log.resetNanos(now, period[i]));
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
     /** A ring of (time, permits) entries, oldest first, and the sum of their permits. */
-    static final class Log {
+    static final class Log extends Marked {
         private long[] entries = new long[8];
         private int head;
         int size;
@@ -80,6 +90,11 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
 
         private int slot(int index) {
             return (2 * (head + index)) & (entries.length - 1);
+        }
+
+        /** Nanoseconds until the newest entry has left the window; zero when the log is empty. */
+        long resetNanos(long now, long period) {
+            return size > 0 ? time(size - 1) + period - now : 0;
         }
 
         /** Drops the entries that have left the window {@code (now - period, now]}. */
