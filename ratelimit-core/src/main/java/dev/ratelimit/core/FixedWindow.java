@@ -23,15 +23,15 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
         long count;
         long end;
         synchronized (window) {
-            ok = capacity[0] - window.count(now) >= permits;
+            ok = firstCapacity - window.count(now) >= permits;
             if (ok && consume) {
-                window.take(now, period[0], permits);
+                window.take(now, firstPeriod, permits);
             }
             count = window.count(now);
             end = window.end;
         }
         long untilEnd = Math.max(end - now, 0);
-        return new Decision(ok, capacity[0] - count, capacity[0], ok ? 0 : untilEnd, count > 0 ? untilEnd : 0);
+        return new Decision(ok, firstCapacity - count, firstCapacity, ok ? 0 : untilEnd, count > 0 ? untilEnd : 0);
     }
 
     @Override

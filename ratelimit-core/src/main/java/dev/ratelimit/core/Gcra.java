@@ -48,6 +48,16 @@ abstract class Gcra implements Strategy {
     private final long[] rate;      // n'
     private final long[] cost;      // P': scaled time one permit takes
     private final long[] span;      // C * P', narrow limits only
+    /**
+     * The first limit's figures, for the single-limit {@link Cell}: read from the arrays, each
+     * would cost a range check that C2 compiles into a deoptimization stub of its own, and the
+     * hot path's compiled size decides whether it inlines into the caller, so that its Decision
+     * is never allocated.
+     */
+    private final long cellCapacity;
+    private final long cellRate;
+    private final long cellCost;
+    private final long cellSpan;
     private final boolean narrow;
     private final boolean shaper;
     private final long idleNanos;
@@ -79,6 +89,10 @@ abstract class Gcra implements Strategy {
             idle = Math.max(idle, Exact.mulDivCeil(capacity[i], cost[i], rate[i]));
         }
         this.narrow = allNarrow;
+        this.cellCapacity = capacity[0];
+        this.cellRate = rate[0];
+        this.cellCost = cost[0];
+        this.cellSpan = span[0];
         this.idleNanos = Exact.capExpiry(Exact.addSat(idle, 1));
     }
 
@@ -92,7 +106,7 @@ abstract class Gcra implements Strategy {
         if (!narrow) {
             return new WideLanes(now);
         }
-        return size == 1 ? new Cell(now * rate[0]) : new NarrowLanes(now);
+        return size == 1 ? new Cell(now * cellRate) : new NarrowLanes(now);
     }
 
     @Override
@@ -106,7 +120,7 @@ abstract class Gcra implements Strategy {
     @Override
     public final Decision peek(Object state, long now) {
         if (state instanceof Cell cell) {
-            long d = cell.tat - now * rate[0];
+            long d = cell.tat - now * cellRate;
             return cellDecision(false, Math.max(d, 0), 1, true);
         }
         return ((Lanes) state).evaluate(now, 1, 0, false);
@@ -134,14 +148,14 @@ abstract class Gcra implements Strategy {
      * for the leaky bucket's slot) would allocate every decision.
      */
     private Decision tryCell(Cell cell, long now, long permits) {
-        long scaledNow = now * rate[0];
-        long take = permits * cost[0];
+        long scaledNow = now * cellRate;
+        long take = permits * cellCost;
         long d;
         boolean ok;
         for (;;) {
             long tat = cell.tat;
             d = Math.max(tat - scaledNow, 0);
-            ok = shaper ? d == 0 : d <= span[0] - take;
+            ok = shaper ? d == 0 : d <= cellSpan - take;
             if (!ok || cell.compareAndSet(tat, scaledNow + d + take)) {
                 break;
             }
@@ -150,16 +164,16 @@ abstract class Gcra implements Strategy {
     }
 
     private Reservation reserveCell(Cell cell, long now, long permits, long maxWaitNanos) {
-        long scaledNow = now * rate[0];
-        long take = permits * cost[0];
+        long scaledNow = now * cellRate;
+        long take = permits * cellCost;
         for (;;) {
             long tat = cell.tat;
             long d = Math.max(tat - scaledNow, 0);
-            long wait = Exact.ceilDiv(d, rate[0]);
+            long wait = Exact.ceilDiv(d, cellRate);
             // The slot starts on a whole nanosecond, now + wait, exactly as Lanes.take does for
             // several limits, so one rule (and the Redis script) serves both.
-            long start = Exact.mulSat(wait, rate[0]);
-            if (wait > maxWaitNanos || start > span[0] - take) {
+            long start = Exact.mulSat(wait, cellRate);
+            if (wait > maxWaitNanos || start > cellSpan - take) {
                 return new Reservation(0, cellDecision(false, d, permits, false));
             }
             if (cell.compareAndSet(tat, scaledNow + start + take)) {
@@ -173,15 +187,15 @@ abstract class Gcra implements Strategy {
      * after taking {@code permits} when {@code taken}, otherwise as it stands.
      */
     private Decision cellDecision(boolean taken, long d, long permits, boolean peek) {
-        long available = d >= span[0] ? 0 : capacity[0] - Exact.ceilDiv(d, cost[0]);
-        long drain = Exact.ceilDiv(d, rate[0]);
+        long available = d >= cellSpan ? 0 : cellCapacity - Exact.ceilDiv(d, cellCost);
+        long drain = Exact.ceilDiv(d, cellRate);
         long retry = 0;
         if (!taken) {
-            long excess = d - (span[0] - permits * cost[0]);
-            retry = shaper ? drain : (excess <= 0 ? 0 : Exact.ceilDiv(excess, rate[0]));
+            long excess = d - (cellSpan - permits * cellCost);
+            retry = shaper ? drain : (excess <= 0 ? 0 : Exact.ceilDiv(excess, cellRate));
         }
         boolean allowed = taken || (peek && retry == 0);
-        return new Decision(allowed, available, capacity[0], allowed ? 0 : retry, drain);
+        return new Decision(allowed, available, cellCapacity, allowed ? 0 : retry, drain);
     }
 
     /** A single narrow limit's {@code tat}; its access mark fits in the object's padding. */

@@ -139,7 +139,8 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
      * size decides whether it inlines into the caller and its {@link Decision} is never allocated.
      */
     private void check(String key, long permits) {
-        if (key == null || permits <= 0 || permits > smallestCapacity) {
+        // One branch, not three: C2 compiles each branch never taken into a deoptimization stub.
+        if (key == null | permits <= 0 | permits > smallestCapacity) {
             policy().check(key, permits);
         }
     }

@@ -49,16 +49,16 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         long available;
         long reset;
         synchronized (counter) {
-            counter.roll(now, period[0]);
-            wait = counter.waitNanos(now, capacity[0], period[0], permits);
+            counter.roll(now, firstPeriod);
+            wait = counter.waitNanos(now, firstCapacity, firstPeriod, permits);
             ok = wait <= 0;
             if (ok && consume) {
                 counter.current += permits;
             }
-            available = counter.available(now, capacity[0], period[0]);
-            reset = counter.resetNanos(now, period[0]);
+            available = counter.available(now, firstCapacity, firstPeriod);
+            reset = counter.resetNanos(now, firstPeriod);
         }
-        return new Decision(ok, available, capacity[0], ok ? 0 : wait, Math.max(reset, 0));
+        return new Decision(ok, available, firstCapacity, ok ? 0 : wait, Math.max(reset, 0));
     }
 
     @Override
@@ -122,13 +122,17 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
          * exactly as a fresh key would: that is what lets an idle key expire unnoticed.
          */
         void roll(long now, long period) {
-            long e = now - start;
-            if (e >= period) {
-                long windows = e / period;
-                previous = windows == 1 ? current : 0;
-                current = 0;
-                start = previous == 0 ? now : start + windows * period;
+            if (now - start >= period) {
+                rollOver(now, period);
             }
+        }
+
+        /** Once a window: out of line, so that its division stays out of the inlined hot path. */
+        private void rollOver(long now, long period) {
+            long windows = (now - start) / period;
+            previous = windows == 1 ? current : 0;
+            current = 0;
+            start = previous == 0 ? now : start + windows * period;
         }
 
         /**
@@ -138,14 +142,16 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
          * too high, the answer lies in the next window, where the current count becomes the previous one.
          */
         long waitNanos(long now, long capacity, long period, long permits) {
-            long e = elapsed(now);
+            // budget >= previous (>= 0) admits at any e, since previous * (p - e) <= previous * p <= budget * p;
+            // answering here also keeps budget * p, which overflows for large capacities, out of
+            // BigInteger, and the rest out of the inlined hot path.
             long budget = capacity - current - permits;
+            return budget >= previous ? 0 : waitForBudget(now, capacity, period, permits, budget);
+        }
+
+        private long waitForBudget(long now, long capacity, long period, long permits, long budget) {
+            long e = elapsed(now);
             if (budget >= 0) {
-                // budget >= previous admits at any e, since previous * (p - e) <= previous * p <= budget * p;
-                // answering here also keeps budget * p, which overflows for large capacities, out of BigInteger.
-                if (budget >= previous) {
-                    return 0;
-                }
                 long admitAt = Math.max(e, period - Exact.mulDivFloor(budget, period, previous));
                 return admitAt - e;
             }

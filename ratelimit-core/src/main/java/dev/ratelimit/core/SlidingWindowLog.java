@@ -25,18 +25,18 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         long remaining;
         long reset;
         synchronized (log) {
-            log.expire(now, period[0]);
-            long excess = log.used + permits - capacity[0];
+            log.expire(now, firstPeriod);
+            long excess = log.used + permits - firstCapacity;
             ok = excess <= 0;
             if (!ok) {
-                retry = log.timeToFree(excess, now, period[0]);
+                retry = log.timeToFree(excess, now, firstPeriod);
             } else if (consume) {
                 log.append(now, permits);
             }
-            remaining = capacity[0] - log.used;
-            reset = log.resetNanos(now, period[0]);
+            remaining = firstCapacity - log.used;
+            reset = log.resetNanos(now, firstPeriod);
         }
-        return new Decision(ok, remaining, capacity[0], Math.max(retry, 0), Math.max(reset, 0));
+        return new Decision(ok, remaining, firstCapacity, Math.max(retry, 0), Math.max(reset, 0));
     }
 
     @Override
@@ -80,16 +80,17 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         int size;
         long used;
 
+        // Every index is masked by the length of the very array it reads, a shape for which C2
+        // drops the range check, and with it a deoptimization stub per access on the hot path.
+
         long time(int index) {
-            return entries[slot(index)];
+            long[] e = entries;
+            return e[(2 * (head + index)) & (e.length - 1)];
         }
 
         private long permits(int index) {
-            return entries[slot(index) + 1];
-        }
-
-        private int slot(int index) {
-            return (2 * (head + index)) & (entries.length - 1);
+            long[] e = entries;
+            return e[(2 * (head + index) + 1) & (e.length - 1)];
         }
 
         /** Nanoseconds until the newest entry has left the window; zero when the log is empty. */
@@ -121,15 +122,16 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         void append(long now, long permits) {
             used += permits;
             if (size > 0 && time(size - 1) == now) {
-                entries[slot(size - 1) + 1] += permits;
+                long[] e = entries;
+                e[(2 * (head + size - 1) + 1) & (e.length - 1)] += permits;
                 return;
             }
             if (2 * size == entries.length) {
                 grow();
             }
-            int slot = slot(size);
-            entries[slot] = now;
-            entries[slot + 1] = permits;
+            long[] e = entries;
+            e[(2 * (head + size)) & (e.length - 1)] = now;
+            e[(2 * (head + size) + 1) & (e.length - 1)] = permits;
             size++;
         }
 

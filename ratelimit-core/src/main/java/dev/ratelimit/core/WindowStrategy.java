@@ -22,6 +22,13 @@ abstract class WindowStrategy<W extends Marked> implements Strategy {
     final int size;
     final long[] capacity;
     final long[] period;
+    /**
+     * The first limit's figures, for {@link #decideOne}: read from an array, each would cost a
+     * range check that C2 compiles into a deoptimization stub of its own, and the hot path's
+     * compiled size decides whether it inlines into the caller (see {@link #decideOne}).
+     */
+    final long firstCapacity;
+    final long firstPeriod;
     private final long idleNanos;
     private final LongFunction<W> freshWindow;
     private final IntFunction<W[]> newArray;
@@ -45,6 +52,8 @@ abstract class WindowStrategy<W extends Marked> implements Strategy {
             longest = Math.max(longest, period[i]);
         }
         idleNanos = idlePeriods * longest;
+        firstCapacity = capacity[0];
+        firstPeriod = period[0];
     }
 
     /** One limit's decision: takes {@code permits} if it allows them, or only reports when {@code consume} is false. */
