@@ -26,8 +26,13 @@ public record Decision(boolean allowed, long remaining, long limit, long retryAf
     public Decision {
         // One branch for every check, so that the constructor compiles small: it is inlined into
         // each decision, and a caller's compiled code past a size limit is not inlined into its
-        // own callers, which would then allocate this record instead of scalar-replacing it.
-        if ((remaining | retryAfterNanos | resetAfterNanos) < 0 | limit <= 0 | (allowed & retryAfterNanos != 0)) {
+        // own callers, which would then allocate this record instead of scalar-replacing it. C2
+        // keeps a branch, and a deoptimization stub, per comparison, so the checks are folded
+        // into one sign bit: (limit - 1 | limit) is negative exactly when limit <= 0, and
+        // (r | -r) exactly when r != 0.
+        long invalid = remaining | retryAfterNanos | resetAfterNanos | (limit - 1 | limit)
+                | (allowed ? retryAfterNanos | -retryAfterNanos : 0);
+        if (invalid < 0) {
             throw invalid(allowed, remaining, limit, retryAfterNanos, resetAfterNanos);
         }
     }

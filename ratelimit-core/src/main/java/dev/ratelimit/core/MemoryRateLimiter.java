@@ -139,8 +139,9 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
      * size decides whether it inlines into the caller and its {@link Decision} is never allocated.
      */
     private void check(String key, long permits) {
-        // One branch, not three: C2 compiles each branch never taken into a deoptimization stub.
-        if (key == null | permits <= 0 | permits > smallestCapacity) {
+        // Two branches, not three: C2 compiles each branch never taken into a deoptimization
+        // stub. As unsigned numbers, permits - 1 < smallestCapacity exactly when 0 < permits <= smallestCapacity.
+        if (key == null || Long.compareUnsigned(permits - 1, smallestCapacity) >= 0) {
             policy().check(key, permits);
         }
     }
