@@ -14,7 +14,9 @@ final class Exact {
 
     /** {@code ceil(a / b)} for {@code a >= 0} and {@code b > 0}. */
     static long ceilDiv(long a, long b) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
+        long q = a / b;
+        long r = a - q * b; // a % b, without a second division
+        return q + ((r | -r) >>> 63); // one more when inexact, without a branch (r >= 0 here)
     }
 
     /** {@code a * b} for non-negative operands, saturating at {@link Long#MAX_VALUE}. */
@@ -34,7 +36,7 @@ final class Exact {
     static long mulDivFloor(long a, long b, long c) {
         long hi = Math.multiplyHigh(a, b);
         long lo = a * b;
-        if (hi == 0 && lo >= 0) {
+        if (fits(hi, lo)) {
             return lo / c;
         }
         return saturate(BigInteger.valueOf(a).multiply(BigInteger.valueOf(b)).divide(BigInteger.valueOf(c)));
@@ -44,11 +46,21 @@ final class Exact {
     static long mulDivCeil(long a, long b, long c) {
         long hi = Math.multiplyHigh(a, b);
         long lo = a * b;
-        if (hi == 0 && lo >= 0) {
+        if (fits(hi, lo)) {
             return ceilDiv(lo, c);
         }
         BigInteger[] qr = BigInteger.valueOf(a).multiply(BigInteger.valueOf(b)).divideAndRemainder(BigInteger.valueOf(c));
         return saturate(qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE));
+    }
+
+    /**
+     * Whether the non-negative 128-bit product {@code hi:lo} fits in a {@code long}: {@code hi}
+     * zero and {@code lo}'s sign bit clear, tested as one comparison ({@code hi < 2^62} for
+     * operands under 2^63, so the shift loses nothing), so that the hot paths that inline this
+     * carry one branch instead of two.
+     */
+    private static boolean fits(long hi, long lo) {
+        return ((hi << 1) | (lo >>> 63)) == 0;
     }
 
     static long saturate(BigInteger value) {

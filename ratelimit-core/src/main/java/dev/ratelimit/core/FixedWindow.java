@@ -8,67 +8,90 @@ package dev.ratelimit.core;
  * end. The known weakness, kept on purpose for its O(1) state: a client can spend
  * {@code capacity} just before a window ends and {@code capacity} again as the next one opens.
  *
- * <p>State per key: a {@code long[]} of (window end, count) pairs, one per limit, guarded by its
- * own monitor. A ticker that jumps backwards keeps the current window, so it never creates permits.
+ * <p>State per key and limit: a {@link Window} (window end, count). A ticker that jumps backwards
+ * keeps the current window, so it never creates permits.
  */
-final class FixedWindow extends WindowStrategy<long[]> {
+final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
 
     FixedWindow(Policy policy) {
-        super(policy, 1);
+        super(policy, 1, Window::new, Window[]::new);
     }
 
     @Override
-    public Object newState(long now) {
-        long[] state = new long[2 * size];
-        for (int i = 0; i < size; i++) {
-            state[2 * i] = now; // an ended window: the first request opens a new one
+    Decision decideOne(Window window, long now, long permits, boolean consume) {
+        boolean ok;
+        long count;
+        long end;
+        synchronized (window) {
+            ok = firstCapacity - window.count(now) >= permits;
+            if (ok && consume) {
+                window.take(now, firstPeriod, permits);
+            }
+            count = window.count(now);
+            end = window.end;
         }
-        return state;
+        long untilEnd = Math.max(end - now, 0);
+        return new Decision(ok, firstCapacity - count, firstCapacity, ok ? 0 : untilEnd, count > 0 ? untilEnd : 0);
     }
 
     @Override
-    Decision decide(long[] windows, long now, long permits, boolean consume) {
+    Decision decideAll(Window[] windows, long now, long permits, boolean consume) {
         synchronized (windows) {
             boolean ok = true;
             long retry = 0;
             for (int i = 0; i < size; i++) {
-                if (capacity[i] - count(windows, i, now) < permits) {
+                if (capacity[i] - windows[i].count(now) < permits) {
                     ok = false;
-                    retry = Math.max(retry, windows[2 * i] - now);
+                    retry = Math.max(retry, windows[i].end - now);
                 }
             }
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
-                    if (ended(windows, i, now)) {
-                        windows[2 * i] = now + period[i];
-                        windows[2 * i + 1] = permits;
-                    } else {
-                        windows[2 * i + 1] += permits;
-                    }
+                    windows[i].take(now, period[i], permits);
                 }
             }
             long remaining = Long.MAX_VALUE;
             long binding = capacity[0];
             long reset = 0;
             for (int i = 0; i < size; i++) {
-                long count = count(windows, i, now);
+                long count = windows[i].count(now);
                 if (capacity[i] - count < remaining) {
                     remaining = capacity[i] - count;
                     binding = capacity[i];
                 }
                 if (count > 0) {
-                    reset = Math.max(reset, windows[2 * i] - now);
+                    reset = Math.max(reset, windows[i].end - now);
                 }
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
-    private static boolean ended(long[] windows, int i, long now) {
-        return now - windows[2 * i] >= 0;
-    }
+    /** One limit's current window; its owner's monitor guards it. */
+    static final class Window extends Marked {
+        long end;
+        long count;
 
-    private static long count(long[] windows, int i, long now) {
-        return ended(windows, i, now) ? 0 : windows[2 * i + 1];
+        /** An ended window: the first request opens a new one. */
+        Window(long now) {
+            this.end = now;
+        }
+
+        boolean ended(long now) {
+            return now - end >= 0;
+        }
+
+        long count(long now) {
+            return ended(now) ? 0 : count;
+        }
+
+        void take(long now, long period, long permits) {
+            if (ended(now)) {
+                end = now + period;
+                count = permits;
+            } else {
+                count += permits;
+            }
+        }
     }
 }

@@ -48,6 +48,16 @@ abstract class Gcra implements Strategy {
     private final long[] rate;      // n'
     private final long[] cost;      // P': scaled time one permit takes
     private final long[] span;      // C * P', narrow limits only
+    /**
+     * The first limit's figures, for the single-limit {@link Cell}: read from the arrays, each
+     * would cost a range check that C2 compiles into a deoptimization stub of its own, and the
+     * hot path's compiled size decides whether it inlines into the caller, so that its Decision
+     * is never allocated.
+     */
+    private final long cellCapacity;
+    private final long cellRate;
+    private final long cellCost;
+    private final long cellSpan;
     private final boolean narrow;
     private final boolean shaper;
     private final long idleNanos;
@@ -79,6 +89,10 @@ abstract class Gcra implements Strategy {
             idle = Math.max(idle, Exact.mulDivCeil(capacity[i], cost[i], rate[i]));
         }
         this.narrow = allNarrow;
+        this.cellCapacity = capacity[0];
+        this.cellRate = rate[0];
+        this.cellCost = cost[0];
+        this.cellSpan = span[0];
         this.idleNanos = Exact.capExpiry(Exact.addSat(idle, 1));
     }
 
@@ -92,7 +106,7 @@ abstract class Gcra implements Strategy {
         if (!narrow) {
             return new WideLanes(now);
         }
-        return size == 1 ? new Cell(now * rate[0]) : new NarrowLanes(now);
+        return size == 1 ? new Cell(now * cellRate) : new NarrowLanes(now);
     }
 
     @Override
@@ -106,8 +120,8 @@ abstract class Gcra implements Strategy {
     @Override
     public final Decision peek(Object state, long now) {
         if (state instanceof Cell cell) {
-            long d = cell.tat - now * rate[0];
-            return denial(Math.max(d, 0), 1, true);
+            long d = cell.tat - now * cellRate;
+            return cellDecision(false, Math.max(d, 0), 1, true);
         }
         return ((Lanes) state).evaluate(now, 1, 0, false);
     }
@@ -127,56 +141,61 @@ abstract class Gcra implements Strategy {
 
     // ---- one narrow limit: a single word updated by CAS ----
 
+    /**
+     * Builds its {@link Decision} in one place after the loop: an admission and a denial that each
+     * built their own would meet at the return, and C2 (before JDK 22) does not scalar-replace an
+     * allocation that merges with another, so any caller seeing both outcomes (two threads racing
+     * for the leaky bucket's slot) would allocate every decision.
+     */
     private Decision tryCell(Cell cell, long now, long permits) {
-        long scaledNow = now * rate[0];
-        long take = permits * cost[0];
+        long scaledNow = now * cellRate;
+        long take = permits * cellCost;
+        long d;
+        boolean ok;
         for (;;) {
             long tat = cell.tat;
-            long d = tat - scaledNow;
-            if (d < 0) {
-                d = 0;
-            }
-            if (shaper ? d != 0 : d > span[0] - take) {
-                return denial(d, permits, false);
-            }
-            long next = scaledNow + d + take;
-            if (cell.compareAndSet(tat, next)) {
-                long after = d + take;
-                return new Decision(true, capacity[0] - Exact.ceilDiv(after, cost[0]), capacity[0], 0,
-                        Exact.ceilDiv(after, rate[0]));
+            d = Math.max(tat - scaledNow, 0);
+            ok = shaper ? d == 0 : d <= cellSpan - take;
+            if (!ok || cell.compareAndSet(tat, scaledNow + d + take)) {
+                break;
             }
         }
+        return cellDecision(ok, ok ? d + take : d, permits, false);
     }
 
     private Reservation reserveCell(Cell cell, long now, long permits, long maxWaitNanos) {
-        long scaledNow = now * rate[0];
-        long take = permits * cost[0];
+        long scaledNow = now * cellRate;
+        long take = permits * cellCost;
         for (;;) {
             long tat = cell.tat;
             long d = Math.max(tat - scaledNow, 0);
-            long wait = Exact.ceilDiv(d, rate[0]);
+            long wait = Exact.ceilDiv(d, cellRate);
             // The slot starts on a whole nanosecond, now + wait, exactly as Lanes.take does for
             // several limits, so one rule (and the Redis script) serves both.
-            long start = Exact.mulSat(wait, rate[0]);
-            if (wait > maxWaitNanos || start > span[0] - take) {
-                return new Reservation(0, denial(d, permits, false));
+            long start = Exact.mulSat(wait, cellRate);
+            if (wait > maxWaitNanos || start > cellSpan - take) {
+                return new Reservation(0, cellDecision(false, d, permits, false));
             }
             if (cell.compareAndSet(tat, scaledNow + start + take)) {
-                long after = start + take;
-                return new Reservation(wait, new Decision(true, capacity[0] - Exact.ceilDiv(after, cost[0]),
-                        capacity[0], 0, Exact.ceilDiv(after, rate[0])));
+                return new Reservation(wait, cellDecision(true, start + take, permits, false));
             }
         }
     }
 
-    /** The figures of a single narrow limit with deficit {@code d} that does not take {@code permits}. */
-    private Decision denial(long d, long permits, boolean peek) {
-        long available = d >= span[0] ? 0 : capacity[0] - Exact.ceilDiv(d, cost[0]);
-        long drain = Exact.ceilDiv(d, rate[0]);
-        long excess = d - (span[0] - permits * cost[0]);
-        long retry = shaper ? drain : (excess <= 0 ? 0 : Exact.ceilDiv(excess, rate[0]));
-        boolean allowed = peek && retry == 0;
-        return new Decision(allowed, available, capacity[0], allowed ? 0 : retry, drain);
+    /**
+     * The figures of a single narrow limit whose deficit is {@code d} once the decision is made:
+     * after taking {@code permits} when {@code taken}, otherwise as it stands.
+     */
+    private Decision cellDecision(boolean taken, long d, long permits, boolean peek) {
+        long available = d >= cellSpan ? 0 : cellCapacity - Exact.ceilDiv(d, cellCost);
+        long drain = Exact.ceilDiv(d, cellRate);
+        long retry = 0;
+        if (!taken) {
+            long excess = d - (cellSpan - permits * cellCost);
+            retry = shaper ? drain : (excess <= 0 ? 0 : Exact.ceilDiv(excess, cellRate));
+        }
+        boolean allowed = taken || (peek && retry == 0);
+        return new Decision(allowed, available, cellCapacity, allowed ? 0 : retry, drain);
     }
 
     /** A single narrow limit's {@code tat}; its access mark fits in the object's padding. */

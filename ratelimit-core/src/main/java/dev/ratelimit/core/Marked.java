@@ -7,7 +7,8 @@ package dev.ratelimit.core;
  * token-bucket decision, so the limiter records a key's access only when the last recording is
  * older than {@link MemoryRateLimiter#RECORD_EVERY_NANOS}, and otherwise reads quietly. The mark
  * is a coarse time (units of 2^20 ns, about a millisecond) in an {@code int}, which fits in the
- * four bytes of padding a single-word state already has, so it costs no memory. Writes are plain:
+ * four bytes of padding after the object header, so it costs a single-limit state (a token
+ * bucket's cell, a fixed or sliding counter's window) no memory. Writes are plain:
  * a lost or stale mark only causes one extra recording.
  */
 abstract class Marked {

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * requests feed, instead of calling the ticker a second time; its maintenance (draining the
  * buffer of recorded reads, evicting) runs on the calling thread, amortised over many requests,
  * instead of waking a ForkJoinPool worker, which cost more than the decision itself; and accesses
- * to a single-word state are recorded only every {@link #RECORD_EVERY_NANOS} (see {@link Marked}).
+ * to a key under a single limit (a token bucket's cell, one window) are recorded only every
+ * {@link #RECORD_EVERY_NANOS} (see {@link Marked}).
  * Each adds its bounded lag to the expiry, so a key still expires only once it is full again.
  */
 final class MemoryRateLimiter extends AbstractRateLimiter {
@@ -125,14 +126,22 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
         }
         Object state = states.getIfPresent(key);
         if (state == null) {
+            Policy.checkKey(key); // before the key is stored: see check()
             state = states.asMap().computeIfAbsent(key, k -> strategy.newState(now));
         }
         return state;
     }
 
-    /** The fast path checks only what it must; the policy builds the message when it fails. */
+    /**
+     * The fast path checks only what it must; the policy builds the message when it fails. A blank
+     * key is refused by {@link #stateOf} when it is not found, before it could be stored, so a key
+     * found needs no scan: that keeps {@code isBlank}'s loop out of the compiled hot path, whose
+     * size decides whether it inlines into the caller and its {@link Decision} is never allocated.
+     */
     private void check(String key, long permits) {
-        if (key == null || permits <= 0 || permits > smallestCapacity || key.isBlank()) {
+        // Two branches, not three: C2 compiles each branch never taken into a deoptimization
+        // stub. As unsigned numbers, permits - 1 < smallestCapacity exactly when 0 < permits <= smallestCapacity.
+        if (key == null || Long.compareUnsigned(permits - 1, smallestCapacity) >= 0) {
             policy().check(key, permits);
         }
     }

@@ -12,45 +12,63 @@ package dev.ratelimit.core;
  * the current fixed window alone never exceeds {@code capacity}. It assumes the previous window's
  * requests were spread evenly, so it can be wrong either way within a window, unlike the log.
  *
- * <p>State per key: a {@code long[]} of (window start, previous, current) triples, one per limit,
- * guarded by its own monitor. A ticker that jumps backwards weighs the previous window fully,
- * so it never creates permits.
+ * <p>State per key and limit: a {@link Counter} (window start, previous, current). A ticker that
+ * jumps backwards weighs the previous window fully, so it never creates permits.
  */
-final class SlidingWindowCounter extends WindowStrategy<long[]> {
+final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Counter> {
 
     SlidingWindowCounter(Policy policy) {
-        super(policy, 2);
-    }
-
-    @Override
-    public Object newState(long now) {
-        long[] state = new long[3 * size];
-        for (int i = 0; i < size; i++) {
-            state[3 * i] = now;
-        }
-        return state;
+        super(policy, 2, Counter::new, Counter[]::new);
     }
 
     @Override
     public Decision peek(Object state, long now) {
-        long[] windows = (long[]) state;
-        long[] copy;
-        synchronized (windows) {
-            copy = windows.clone();
-        }
         // Rolling re-anchors an emptied window at now; a peek must not, or later figures would
-        // depend on whether Caffeine still held this idle key when it was peeked at.
-        return decide(copy, now, 1, false);
+        // depend on whether Caffeine still held this idle key when it was peeked at. So it decides on a copy.
+        if (state instanceof Counter counter) {
+            Counter copy;
+            synchronized (counter) {
+                copy = counter.copy();
+            }
+            return decideOne(copy, now, 1, false);
+        }
+        Counter[] counters = (Counter[]) state;
+        Counter[] copy = new Counter[size];
+        synchronized (counters) {
+            for (int i = 0; i < size; i++) {
+                copy[i] = counters[i].copy();
+            }
+        }
+        return decideAll(copy, now, 1, false);
     }
 
     @Override
-    Decision decide(long[] w, long now, long permits, boolean consume) {
-        synchronized (w) {
+    Decision decideOne(Counter counter, long now, long permits, boolean consume) {
+        boolean ok;
+        long wait;
+        long available;
+        long reset;
+        synchronized (counter) {
+            counter.roll(now, firstPeriod);
+            wait = counter.waitNanos(now, firstCapacity, firstPeriod, permits);
+            ok = wait <= 0;
+            if (ok && consume) {
+                counter.current += permits;
+            }
+            available = counter.available(now, firstCapacity, firstPeriod);
+            reset = counter.resetNanos(now, firstPeriod);
+        }
+        return new Decision(ok, available, firstCapacity, ok ? 0 : wait, Math.max(reset, 0));
+    }
+
+    @Override
+    Decision decideAll(Counter[] counters, long now, long permits, boolean consume) {
+        synchronized (counters) {
             boolean ok = true;
             long retry = 0;
             for (int i = 0; i < size; i++) {
-                roll(w, i, now);
-                long wait = waitNanos(w, i, now, permits);
+                counters[i].roll(now, period[i]);
+                long wait = counters[i].waitNanos(now, capacity[i], period[i], permits);
                 if (wait > 0) {
                     ok = false;
                     retry = Math.max(retry, wait);
@@ -58,72 +76,100 @@ final class SlidingWindowCounter extends WindowStrategy<long[]> {
             }
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
-                    w[3 * i + 2] += permits;
+                    counters[i].current += permits;
                 }
             }
             long remaining = Long.MAX_VALUE;
             long binding = capacity[0];
             long reset = 0;
             for (int i = 0; i < size; i++) {
-                long previous = w[3 * i + 1];
-                long current = w[3 * i + 2];
-                long e = elapsed(w, i, now);
-                long weighted = Exact.mulDivCeil(previous, period[i] - e, period[i]);
-                long available = Math.max(capacity[i] - current - weighted, 0);
+                long available = counters[i].available(now, capacity[i], period[i]);
                 if (available < remaining) {
                     remaining = available;
                     binding = capacity[i];
                 }
-                long full = current > 0 ? 2 * period[i] - e : previous > 0 ? period[i] - e : 0;
-                reset = Math.max(reset, full);
+                reset = Math.max(reset, counters[i].resetNanos(now, period[i]));
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
-    /** Nanoseconds into the current window, never negative: a backwards ticker reads as its start. */
-    private static long elapsed(long[] w, int i, long now) {
-        return Math.max(now - w[3 * i], 0);
-    }
+    /** One limit's two counts and the start of its current window; its owner's monitor guards it. */
+    static final class Counter extends Marked {
+        long start;
+        long previous;
+        long current;
 
-    /**
-     * Moves limit {@code i} to the window holding {@code now}; windows skipped entirely count zero.
-     * Once both counts are zero nothing remembers the old grid, so the window re-anchors at
-     * {@code now}, exactly as a fresh key would: that is what lets an idle key expire unnoticed.
-     */
-    private void roll(long[] w, int i, long now) {
-        long e = now - w[3 * i];
-        if (e >= period[i]) {
-            long windows = e / period[i];
-            w[3 * i + 1] = windows == 1 ? w[3 * i + 2] : 0;
-            w[3 * i + 2] = 0;
-            w[3 * i] = w[3 * i + 1] == 0 ? now : w[3 * i] + windows * period[i];
+        Counter(long now) {
+            this.start = now;
         }
-    }
 
-    /**
-     * Nanoseconds from {@code now} until limit {@code i} admits {@code permits}, zero if it does now.
-     * Within a window the previous count's weight falls linearly, so the first admitting instant
-     * is {@code e' = period - floor(budget * period / previous)}; if the current count alone is too
-     * high, the answer lies in the next window, where the current count becomes the previous one.
-     */
-    private long waitNanos(long[] w, int i, long now, long permits) {
-        long p = period[i];
-        long previous = w[3 * i + 1];
-        long current = w[3 * i + 2];
-        long e = elapsed(w, i, now);
-        long budget = capacity[i] - current - permits;
-        if (budget >= 0) {
-            // budget >= previous admits at any e, since previous * (p - e) <= previous * p <= budget * p;
-            // answering here also keeps budget * p, which overflows for large capacities, out of BigInteger.
-            if (budget >= previous) {
-                return 0;
+        Counter copy() {
+            Counter copy = new Counter(start);
+            copy.previous = previous;
+            copy.current = current;
+            return copy;
+        }
+
+        /** Nanoseconds into the current window, never negative: a backwards ticker reads as its start. */
+        long elapsed(long now) {
+            return Math.max(now - start, 0);
+        }
+
+        /**
+         * Moves to the window holding {@code now}; windows skipped entirely count zero. Once both
+         * counts are zero nothing remembers the old grid, so the window re-anchors at {@code now},
+         * exactly as a fresh key would: that is what lets an idle key expire unnoticed.
+         */
+        void roll(long now, long period) {
+            if (now - start >= period) {
+                rollOver(now, period);
             }
-            long admitAt = Math.max(e, p - Exact.mulDivFloor(budget, p, previous));
-            return admitAt - e;
         }
-        // Next window: previous := current (> capacity - permits >= 0), current := 0.
-        long admitAt = Math.max(0, p - Exact.mulDivFloor(capacity[i] - permits, p, current));
-        return (p - e) + admitAt;
+
+        /** Once a window: out of line, so that its division stays out of the inlined hot path. */
+        private void rollOver(long now, long period) {
+            long windows = (now - start) / period;
+            previous = windows == 1 ? current : 0;
+            current = 0;
+            start = previous == 0 ? now : start + windows * period;
+        }
+
+        /**
+         * Nanoseconds from {@code now} until {@code permits} are admitted, zero if they are now.
+         * Within a window the previous count's weight falls linearly, so the first admitting instant
+         * is {@code e' = period - floor(budget * period / previous)}; if the current count alone is
+         * too high, the answer lies in the next window, where the current count becomes the previous one.
+         */
+        long waitNanos(long now, long capacity, long period, long permits) {
+            // budget >= previous (>= 0) admits at any e, since previous * (p - e) <= previous * p <= budget * p;
+            // answering here also keeps budget * p, which overflows for large capacities, out of
+            // BigInteger, and the rest out of the inlined hot path.
+            long budget = capacity - current - permits;
+            return budget >= previous ? 0 : waitForBudget(now, capacity, period, permits, budget);
+        }
+
+        private long waitForBudget(long now, long capacity, long period, long permits, long budget) {
+            long e = elapsed(now);
+            if (budget >= 0) {
+                long admitAt = Math.max(e, period - Exact.mulDivFloor(budget, period, previous));
+                return admitAt - e;
+            }
+            // Next window: previous := current (> capacity - permits >= 0), current := 0.
+            long admitAt = Math.max(0, period - Exact.mulDivFloor(capacity - permits, period, current));
+            return (period - e) + admitAt;
+        }
+
+        /** Whole permits the weighted estimate leaves at {@code now}. */
+        long available(long now, long capacity, long period) {
+            long weighted = Exact.mulDivCeil(previous, period - elapsed(now), period);
+            return Math.max(capacity - current - weighted, 0);
+        }
+
+        /** Nanoseconds until both counts have rolled out. */
+        long resetNanos(long now, long period) {
+            long e = elapsed(now);
+            return current > 0 ? 2 * period - e : previous > 0 ? period - e : 0;
+        }
     }
 }

@@ -9,26 +9,38 @@ package dev.ratelimit.core;
  * window, so O(capacity) per key and limit in the worst case. The log starts small and grows by
  * doubling; {@link Policy} refuses capacities above {@link Policy#MAX_LOG_CAPACITY}.
  *
- * <p>State per key: one {@link Log} per limit in an array whose monitor guards them all. A ticker
- * that jumps backwards keeps entries from the "future" in the window, so it never creates permits.
+ * <p>State per key and limit: a {@link Log}. A ticker that jumps backwards keeps entries from the
+ * "future" in the window, so it never creates permits.
  */
-final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
+final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
     SlidingWindowLog(Policy policy) {
-        super(policy, 1);
+        super(policy, 1, now -> new Log(), Log[]::new);
     }
 
     @Override
-    public Object newState(long now) {
-        Log[] logs = new Log[size];
-        for (int i = 0; i < size; i++) {
-            logs[i] = new Log();
+    Decision decideOne(Log log, long now, long permits, boolean consume) {
+        boolean ok;
+        long retry = 0;
+        long remaining;
+        long reset;
+        synchronized (log) {
+            log.expire(now, firstPeriod);
+            long excess = log.used + permits - firstCapacity;
+            ok = excess <= 0;
+            if (!ok) {
+                retry = log.timeToFree(excess, now, firstPeriod);
+            } else if (consume) {
+                log.append(now, permits);
+            }
+            remaining = firstCapacity - log.used;
+            reset = log.resetNanos(now, firstPeriod);
         }
-        return logs;
+        return new Decision(ok, remaining, firstCapacity, Math.max(retry, 0), Math.max(reset, 0));
     }
 
     @Override
-    Decision decide(Log[] logs, long now, long permits, boolean consume) {
+    Decision decideAll(Log[] logs, long now, long permits, boolean consume) {
         synchronized (logs) {
             boolean ok = true;
             long retry = 0;
@@ -55,31 +67,35 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
                     remaining = capacity[i] - log.used;
                     binding = capacity[i];
                 }
-                if (log.size > 0) {
-                    reset = Math.max(reset, log.time(log.size - 1) + period[i] - now);
-                }
+                reset = Math.max(reset, log.resetNanos(now, period[i]));
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
     /** A ring of (time, permits) entries, oldest first, and the sum of their permits. */
-    static final class Log {
+    static final class Log extends Marked {
         private long[] entries = new long[8];
         private int head;
         int size;
         long used;
 
+        // Every index is masked by the length of the very array it reads, a shape for which C2
+        // drops the range check, and with it a deoptimization stub per access on the hot path.
+
         long time(int index) {
-            return entries[slot(index)];
+            long[] e = entries;
+            return e[(2 * (head + index)) & (e.length - 1)];
         }
 
         private long permits(int index) {
-            return entries[slot(index) + 1];
+            long[] e = entries;
+            return e[(2 * (head + index) + 1) & (e.length - 1)];
         }
 
-        private int slot(int index) {
-            return (2 * (head + index)) & (entries.length - 1);
+        /** Nanoseconds until the newest entry has left the window; zero when the log is empty. */
+        long resetNanos(long now, long period) {
+            return size > 0 ? time(size - 1) + period - now : 0;
         }
 
         /** Drops the entries that have left the window {@code (now - period, now]}. */
@@ -106,15 +122,16 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log[]> {
         void append(long now, long permits) {
             used += permits;
             if (size > 0 && time(size - 1) == now) {
-                entries[slot(size - 1) + 1] += permits;
+                long[] e = entries;
+                e[(2 * (head + size - 1) + 1) & (e.length - 1)] += permits;
                 return;
             }
             if (2 * size == entries.length) {
                 grow();
             }
-            int slot = slot(size);
-            entries[slot] = now;
-            entries[slot + 1] = permits;
+            long[] e = entries;
+            e[(2 * (head + size)) & (e.length - 1)] = now;
+            e[(2 * (head + size) + 1) & (e.length - 1)] = permits;
             size++;
         }
 

@@ -1,22 +1,46 @@
 package dev.ratelimit.core;
 
 import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.LongFunction;
 
 /**
  * The frame the window algorithms share: each limit's capacity and period, an idle time of a
- * whole number of periods, and one {@code decide} that takes permits or only looks.
+ * whole number of periods, and a state of one {@code W} per limit.
  *
- * @param <S> the per-key state; {@code decide} guards it with the state's own monitor
+ * <p>A key under a single limit (the common case) has the {@code W} itself as its state, guarded
+ * by its own monitor; being {@link Marked}, it lets the limiter skip most cache bookkeeping, as a
+ * token bucket's cell does. Its decision is {@link #decideOne}: straight-line code that builds its
+ * {@link Decision} in one place, so that it inlines into the caller and escape analysis removes the
+ * {@code Decision}; a loop over several limits compiled too big for that. Several limits keep a
+ * {@code W[]} whose monitor guards them all, decided by {@link #decideAll}.
+ *
+ * @param <W> one limit's window state
  */
-abstract class WindowStrategy<S> implements Strategy {
+abstract class WindowStrategy<W extends Marked> implements Strategy {
 
     final int size;
     final long[] capacity;
     final long[] period;
+    /**
+     * The first limit's figures, for {@link #decideOne}: read from an array, each would cost a
+     * range check that C2 compiles into a deoptimization stub of its own, and the hot path's
+     * compiled size decides whether it inlines into the caller (see {@link #decideOne}).
+     */
+    final long firstCapacity;
+    final long firstPeriod;
     private final long idleNanos;
+    private final LongFunction<W> freshWindow;
+    private final IntFunction<W[]> newArray;
 
-    /** @param idlePeriods how many of its longest period a key must stay untouched to be fresh again */
-    WindowStrategy(Policy policy, int idlePeriods) {
+    /**
+     * @param idlePeriods how many of its longest period a key must stay untouched to be fresh again
+     * @param freshWindow one limit's window as a key first seen at the given time has it
+     * @param newArray    an array of windows of the given length
+     */
+    WindowStrategy(Policy policy, int idlePeriods, LongFunction<W> freshWindow, IntFunction<W[]> newArray) {
+        this.freshWindow = freshWindow;
+        this.newArray = newArray;
         List<Limit> limits = policy.limits();
         size = limits.size();
         capacity = new long[size];
@@ -28,10 +52,27 @@ abstract class WindowStrategy<S> implements Strategy {
             longest = Math.max(longest, period[i]);
         }
         idleNanos = idlePeriods * longest;
+        firstCapacity = capacity[0];
+        firstPeriod = period[0];
     }
 
-    /** Takes {@code permits} at {@code now} if every limit allows them, or only reports when {@code consume} is false. */
-    abstract Decision decide(S state, long now, long permits, boolean consume);
+    /** One limit's decision: takes {@code permits} if it allows them, or only reports when {@code consume} is false. */
+    abstract Decision decideOne(W window, long now, long permits, boolean consume);
+
+    /** Several limits' decision, all or nothing; the same rules as {@link #decideOne} for each. */
+    abstract Decision decideAll(W[] windows, long now, long permits, boolean consume);
+
+    @Override
+    public final Object newState(long now) {
+        if (size == 1) {
+            return freshWindow.apply(now);
+        }
+        W[] windows = newArray.apply(size);
+        for (int i = 0; i < size; i++) {
+            windows[i] = freshWindow.apply(now);
+        }
+        return windows;
+    }
 
     @Override
     public final long idleNanos() {
@@ -39,14 +80,20 @@ abstract class WindowStrategy<S> implements Strategy {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public final Decision tryAcquire(Object state, long now, long permits) {
-        return decide((S) state, now, permits, true);
+        return decide(state, now, permits, true);
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public Decision peek(Object state, long now) {
-        return decide((S) state, now, 1, false);
+        return decide(state, now, 1, false);
+    }
+
+    @SuppressWarnings("unchecked")
+    final Decision decide(Object state, long now, long permits, boolean consume) {
+        if (state instanceof Marked) {
+            return decideOne((W) state, now, permits, consume);
+        }
+        return decideAll((W[]) state, now, permits, consume);
     }
 }

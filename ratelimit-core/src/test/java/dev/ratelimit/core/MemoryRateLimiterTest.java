@@ -140,6 +140,18 @@ class MemoryRateLimiterTest {
     }
 
     @Test
+    void aBlankKeyIsRefusedAndNeverStoredWhileOtherKeysAreTracked() {
+        // Only a key the cache does not hold is scanned for blanks, so one that is held must never be blank.
+        MemoryRateLimiter limiter = limiter(Algorithm.FIXED_WINDOW, Limit.of(10, Duration.ofSeconds(1)));
+        limiter.tryAcquire("k");
+        for (String blank : new String[] {"", " ", "\t\n", "\u2003"}) {
+            assertThatThrownBy(() -> limiter.tryAcquire(blank)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("key must not be blank");
+        }
+        assertThat(limiter.trackedKeys()).isEqualTo(1);
+    }
+
+    @Test
     void peekingNeitherCreatesNorKeepsAKey() {
         MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(10, Duration.ofSeconds(1)));
         limiter.peek("ghost");
