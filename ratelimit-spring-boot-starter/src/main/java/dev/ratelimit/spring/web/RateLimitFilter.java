@@ -17,12 +17,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
-import org.springframework.http.server.PathContainer;
-import org.springframework.http.server.RequestPath;
 import org.springframework.web.filter.OncePerRequestFilter;
-import org.springframework.web.util.pattern.PathPattern;
 import org.springframework.web.util.pattern.PatternParseException;
-import org.springframework.web.util.pattern.PathPatternParser;
 
 /**
  * Applies {@code ratelimit.rules} to each request: every matching rule must admit it, or it is
@@ -30,14 +26,15 @@ import org.springframework.web.util.pattern.PathPatternParser;
  *
  * <p>Path patterns are compiled once, at start-up; they match the path within the application,
  * decoded the way Spring MVC decodes it, so an encoded path cannot slip past a rule that the
- * controller mapping would still match.
+ * controller mapping would still match. A path with nothing to decode is matched without being
+ * parsed (see {@link RequestPaths}).
  */
 public final class RateLimitFilter extends OncePerRequestFilter {
 
     private final RateLimitEnforcer enforcer;
     private final TierResolver tiers;
     private final RateLimitResponses responses;
-    private final List<PathPattern> excluded;
+    private final List<RequestPaths.Pattern> excluded;
     private final List<WebRule> rules;
     private final String apiKeyHeader;
     private final boolean rejectUnknownApiKeys;
@@ -72,8 +69,8 @@ public final class RateLimitFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        PathContainer path = RequestPath.parse(request.getRequestURI(), request.getContextPath()).pathWithinApplication();
-        List<WebRule> matching = matching(request, path);
+        RequestPaths.Path path = RequestPaths.Path.of(request.getRequestURI(), request.getContextPath());
+        List<WebRule> matching = matching(request.getMethod(), path);
         if (matching.isEmpty()) {
             chain.doFilter(request, response);
             return;
@@ -100,26 +97,26 @@ public final class RateLimitFilter extends OncePerRequestFilter {
         }
     }
 
-    private List<WebRule> matching(HttpServletRequest request, PathContainer path) {
-        for (PathPattern pattern : excluded) {
+    private List<WebRule> matching(String method, RequestPaths.Path path) {
+        for (RequestPaths.Pattern pattern : excluded) {
             if (pattern.matches(path)) {
                 return List.of();
             }
         }
         List<WebRule> matching = new ArrayList<>(1);
         for (WebRule rule : rules) {
-            if (rule.matches(request.getMethod(), path)) {
+            if (rule.matches(method, path)) {
                 matching.add(rule);
             }
         }
         return matching;
     }
 
-    private static List<PathPattern> patterns(String path, List<String> patterns) {
-        List<PathPattern> compiled = new ArrayList<>(patterns.size());
+    private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {
+        List<RequestPaths.Pattern> compiled = new ArrayList<>(patterns.size());
         for (int i = 0; i < patterns.size(); i++) {
             try {
-                compiled.add(PathPatternParser.defaultInstance.parse(patterns.get(i)));
+                compiled.add(RequestPaths.Pattern.compile(patterns.get(i)));
             } catch (PatternParseException e) {
                 throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", patterns.get(i),
                         "is not a valid path pattern: " + e.getMessage());
@@ -132,16 +129,17 @@ public final class RateLimitFilter extends OncePerRequestFilter {
      * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
      * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
      */
-    private record WebRule(String name, List<PathPattern> paths, Set<String> methods, KeyStrategy key, long cost) {
+    private record WebRule(String name, List<RequestPaths.Pattern> paths, Set<String> methods, KeyStrategy key,
+            long cost) {
 
-        boolean matches(String method, PathContainer path) {
+        boolean matches(String method, RequestPaths.Path path) {
             if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
                 return false;
             }
             if (paths.isEmpty()) {
                 return true;
             }
-            for (PathPattern pattern : paths) {
+            for (RequestPaths.Pattern pattern : paths) {
                 if (pattern.matches(path)) {
                     return true;
                 }
