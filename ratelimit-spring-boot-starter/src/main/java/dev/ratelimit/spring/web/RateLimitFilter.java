@@ -83,12 +83,8 @@ public final class RateLimitFilter extends OncePerRequestFilter {
                 return;
             }
         }
-        List<RateLimitEnforcer.Check> checks = new ArrayList<>(matching.size());
-        for (WebRule rule : matching) {
-            checks.add(new RateLimitEnforcer.Check(rule.name(), enforcer.tierFor(rule.name(), clientTier),
-                    rule.key().key(request), rule.cost()));
-        }
-        RateLimitResult result = RateLimitResponses.accumulate(request, enforcer.enforce(checks));
+        RateLimitResult result = RateLimitResponses.accumulate(request, enforcer.enforce(checks(matching, request,
+                clientTier)));
         if (result.allowed()) {
             responses.writeHeaders(response, result);
             chain.doFilter(request, response);
@@ -97,19 +93,41 @@ public final class RateLimitFilter extends OncePerRequestFilter {
         }
     }
 
+    private List<RateLimitEnforcer.Check> checks(List<WebRule> matching, HttpServletRequest request,
+            String clientTier) {
+        if (matching.size() == 1) { // the usual case: one immutable element, no array list to grow and copy
+            return List.of(matching.get(0).check(enforcer, request, clientTier));
+        }
+        List<RateLimitEnforcer.Check> checks = new ArrayList<>(matching.size());
+        for (WebRule rule : matching) {
+            checks.add(rule.check(enforcer, request, clientTier));
+        }
+        return checks;
+    }
+
+    /** The rules that apply, in order; a list is built only when more than one does. */
     private List<WebRule> matching(String method, RequestPaths.Path path) {
         for (RequestPaths.Pattern pattern : excluded) {
             if (pattern.matches(path)) {
                 return List.of();
             }
         }
-        List<WebRule> matching = new ArrayList<>(1);
+        WebRule first = null;
+        List<WebRule> more = null;
         for (WebRule rule : rules) {
             if (rule.matches(method, path)) {
-                matching.add(rule);
+                if (first == null) {
+                    first = rule;
+                } else {
+                    if (more == null) {
+                        more = new ArrayList<>(rules.size());
+                        more.add(first);
+                    }
+                    more.add(rule);
+                }
             }
         }
-        return matching;
+        return more != null ? more : first != null ? List.of(first) : List.of();
     }
 
     private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {
@@ -131,6 +149,10 @@ public final class RateLimitFilter extends OncePerRequestFilter {
      */
     private record WebRule(String name, List<RequestPaths.Pattern> paths, Set<String> methods, KeyStrategy key,
             long cost) {
+
+        RateLimitEnforcer.Check check(RateLimitEnforcer enforcer, HttpServletRequest request, String clientTier) {
+            return new RateLimitEnforcer.Check(name, enforcer.tierFor(name, clientTier), key.key(request), cost);
+        }
 
         boolean matches(String method, RequestPaths.Path path) {
             if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
