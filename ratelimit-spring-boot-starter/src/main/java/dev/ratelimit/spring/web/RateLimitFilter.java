@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.springframework.beans.factory.BeanFactory;
@@ -38,6 +39,7 @@ public final class RateLimitFilter extends OncePerRequestFilter {
     private final List<WebRule> rules;
     private final String apiKeyHeader;
     private final boolean rejectUnknownApiKeys;
+    private volatile FilteredAttribute filteredAttribute;
 
     /**
      * Compiles the rules of {@code properties}.
@@ -128,6 +130,24 @@ public final class RateLimitFilter extends OncePerRequestFilter {
             }
         }
         return more != null ? more : first != null ? List.of(first) : List.of();
+    }
+
+    /**
+     * {@link OncePerRequestFilter} builds this name by concatenation on every request; it depends
+     * only on the filter name, so it is kept with the name it was built from and rebuilt if that changes.
+     */
+    @Override
+    protected String getAlreadyFilteredAttributeName() {
+        String filterName = getFilterName();
+        FilteredAttribute cached = filteredAttribute;
+        if (cached == null || !Objects.equals(cached.filterName(), filterName)) {
+            cached = new FilteredAttribute(filterName, super.getAlreadyFilteredAttributeName());
+            filteredAttribute = cached;
+        }
+        return cached.attribute();
+    }
+
+    private record FilteredAttribute(String filterName, String attribute) {
     }
 
     private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {

@@ -1,5 +1,6 @@
 package dev.ratelimit.spring.web;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
@@ -8,6 +9,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import java.net.URI;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -88,6 +91,23 @@ class RuleMatchingTests {
             // The denying rule is consulted first and alone, so its policy is reported under its plain name.
             mvc.perform(get("/x")).andExpect(status().isTooManyRequests()).andExpect(header().string("Retry-After", "5"))
                     .andExpect(header().string("RateLimit", "\"free\";r=0;t=10"));
+        });
+    }
+
+    @Test
+    void aRequestIsCountedOnceHoweverOftenItPassesTheFilter() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("rateLimitFilter.FILTERED");
+            filter.setBeanName("renamed");
+            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("renamed.FILTERED");
+
+            MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            filter.doFilter(request, response, (again, sameResponse) -> filter.doFilter(again, sameResponse,
+                    (last, lastResponse) -> {
+                    }));
+            assertThat(response.getHeader("X-RateLimit-Remaining")).isEqualTo("1");
         });
     }
 
