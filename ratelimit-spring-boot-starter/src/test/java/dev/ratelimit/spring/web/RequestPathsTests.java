@@ -19,7 +19,7 @@ class RequestPathsTests {
 
     private static final List<String> PATTERNS = List.of("/hello", "/hello/", "/Hello", "/a/b", "/a.b", "/api/**",
             "/**", "/", "/api/*", "/api/{id}", "/hel?o", "hello", "/a//b", "/a%62", "/a;b", "/api/*/**",
-            "/x-y_z~1/**", "/h√©", "/{*rest}");
+            "/x-y_z~1/**", "/h√©", "/{*rest}", "//**");
 
     private static final List<String> PATHS = List.of("", "/", "//", "/hello", "/hello/", "/hello//", "/HELLO",
             "/hel%6Co", "/hel%6co", "/hello;a=b", "/hello;", "/;a/hello", "//hello", "/hello/x", "hello", "/a/b", "/a//b",
@@ -64,7 +64,7 @@ class RequestPathsTests {
             }
         }
         assertThat(strings).containsExactly("/hello", "/hello/", "/Hello", "/a/b", "/a.b", "/api/**", "/**", "/",
-                "/x-y_z~1/**");
+                "/x-y_z~1/**", "//**");
     }
 
     @Test
