@@ -128,38 +128,48 @@ public final class RateLimitEnforcer {
      * @throws RuntimeException         whatever a limiter throws, after the listeners have seen it
      */
     public RateLimitResult enforce(List<Check> checks) {
+        if (checks.size() == 1) { // the usual case: one immutable element, no list to grow and copy
+            return new RateLimitResult(List.of(decide(checks.get(0))));
+        }
         List<RuleDecision> decisions = new ArrayList<>(checks.size());
         for (Check check : denialFirst(checks)) {
-            boolean shadowed = definition(check.rule()).shadow();
-            RateLimiter limiter = limiter(check.rule(), check.tier());
-            long start = listeners.isEmpty() ? 0 : System.nanoTime();
-            Decision decision;
-            try {
-                decision = limiter.tryAcquire(check.key(), check.cost());
-            } catch (RuntimeException e) {
-                long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
-                listeners.forEach(listener -> listener.onError(check, e, elapsed));
-                throw e;
-            }
-            RuleDecision ruled = new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(), decision);
-            Outcome outcome = decision.allowed() ? Outcome.ALLOWED : shadowed ? Outcome.SHADOW_DENIED : Outcome.DENIED;
-            if (!listeners.isEmpty()) {
-                long elapsed = System.nanoTime() - start;
-                listeners.forEach(listener -> listener.onDecision(ruled, outcome, elapsed));
-            }
-            if (outcome == Outcome.ALLOWED) {
-                decisions.add(ruled);
-                continue;
-            }
-            logDenial(check, decision, outcome);
-            if (outcome == Outcome.DENIED) {
-                decisions.add(ruled);
+            RuleDecision ruled = decide(check);
+            decisions.add(ruled);
+            if (!ruled.decision().allowed()) {
                 break;
             }
-            decisions.add(new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(),
-                    new Decision(true, decision.remaining(), decision.limit(), 0, decision.resetAfterNanos())));
         }
         return new RateLimitResult(decisions);
+    }
+
+    /** Takes permits for one check; a shadowed denial comes back as an admission with no permits left. */
+    private RuleDecision decide(Check check) {
+        boolean shadowed = definition(check.rule()).shadow();
+        RateLimiter limiter = limiter(check.rule(), check.tier());
+        long start = listeners.isEmpty() ? 0 : System.nanoTime();
+        Decision decision;
+        try {
+            decision = limiter.tryAcquire(check.key(), check.cost());
+        } catch (RuntimeException e) {
+            long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
+            listeners.forEach(listener -> listener.onError(check, e, elapsed));
+            throw e;
+        }
+        RuleDecision ruled = new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(), decision);
+        Outcome outcome = decision.allowed() ? Outcome.ALLOWED : shadowed ? Outcome.SHADOW_DENIED : Outcome.DENIED;
+        if (!listeners.isEmpty()) {
+            long elapsed = System.nanoTime() - start;
+            listeners.forEach(listener -> listener.onDecision(ruled, outcome, elapsed));
+        }
+        if (outcome == Outcome.ALLOWED) {
+            return ruled;
+        }
+        logDenial(check, decision, outcome);
+        if (outcome == Outcome.DENIED) {
+            return ruled;
+        }
+        return new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(),
+                new Decision(true, decision.remaining(), decision.limit(), 0, decision.resetAfterNanos()));
     }
 
     /**

@@ -57,6 +57,27 @@ class EnforcerOperationsTests {
     }
 
     @Test
+    void aLoneCheckIsDecidedAsOneAmongSeveral() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(0).setShadow(true);
+        RateLimitEnforcer enforcer = enforcer(properties);
+        for (int i = 0; i < 2; i++) {
+            enforcer.enforce(checks("api"));
+            enforcer.enforce(checks("strict"));
+        }
+
+        RateLimitResult shadowed = enforcer.enforce(checks("api"));
+        assertThat(shadowed.allowed()).isTrue();
+        assertThat(shadowed.decisions()).singleElement().satisfies(d ->
+                assertThat(d.decision()).isEqualTo(new Decision(true, 0, 2, 0, Duration.ofMinutes(1).toNanos())));
+        RateLimitResult denied = enforcer.enforce(checks("strict"));
+        assertThat(denied.allowed()).isFalse();
+        assertThat(denied.denial()).hasValueSatisfying(d -> assertThat(d.rule()).isEqualTo("strict"));
+        assertThat(denied.decisions()).hasSize(1);
+        assertThat(heard).endsWith("api/free shadow_denied allowed=false", "strict/free denied allowed=false");
+    }
+
+    @Test
     void aRuleMayOptOutOfGlobalShadowMode() {
         RateLimitProperties properties = properties();
         properties.setShadow(true);

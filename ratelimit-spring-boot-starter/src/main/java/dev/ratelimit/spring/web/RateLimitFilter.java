@@ -13,16 +13,13 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
-import org.springframework.http.server.PathContainer;
-import org.springframework.http.server.RequestPath;
 import org.springframework.web.filter.OncePerRequestFilter;
-import org.springframework.web.util.pattern.PathPattern;
 import org.springframework.web.util.pattern.PatternParseException;
-import org.springframework.web.util.pattern.PathPatternParser;
 
 /**
  * Applies {@code ratelimit.rules} to each request: every matching rule must admit it, or it is
@@ -30,17 +27,19 @@ import org.springframework.web.util.pattern.PathPatternParser;
  *
  * <p>Path patterns are compiled once, at start-up; they match the path within the application,
  * decoded the way Spring MVC decodes it, so an encoded path cannot slip past a rule that the
- * controller mapping would still match.
+ * controller mapping would still match. A path with nothing to decode is matched without being
+ * parsed (see {@link RequestPaths}).
  */
 public final class RateLimitFilter extends OncePerRequestFilter {
 
     private final RateLimitEnforcer enforcer;
     private final TierResolver tiers;
     private final RateLimitResponses responses;
-    private final List<PathPattern> excluded;
+    private final List<RequestPaths.Pattern> excluded;
     private final List<WebRule> rules;
     private final String apiKeyHeader;
     private final boolean rejectUnknownApiKeys;
+    private volatile FilteredAttribute filteredAttribute;
 
     /**
      * Compiles the rules of {@code properties}.
@@ -72,8 +71,8 @@ public final class RateLimitFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        PathContainer path = RequestPath.parse(request.getRequestURI(), request.getContextPath()).pathWithinApplication();
-        List<WebRule> matching = matching(request, path);
+        RequestPaths.Path path = RequestPaths.Path.of(request.getRequestURI(), request.getContextPath());
+        List<WebRule> matching = matching(request.getMethod(), path);
         if (matching.isEmpty()) {
             chain.doFilter(request, response);
             return;
@@ -86,12 +85,8 @@ public final class RateLimitFilter extends OncePerRequestFilter {
                 return;
             }
         }
-        List<RateLimitEnforcer.Check> checks = new ArrayList<>(matching.size());
-        for (WebRule rule : matching) {
-            checks.add(new RateLimitEnforcer.Check(rule.name(), enforcer.tierFor(rule.name(), clientTier),
-                    rule.key().key(request), rule.cost()));
-        }
-        RateLimitResult result = RateLimitResponses.accumulate(request, enforcer.enforce(checks));
+        RateLimitResult result = RateLimitResponses.accumulate(request, enforcer.enforce(checks(matching, request,
+                clientTier)));
         if (result.allowed()) {
             responses.writeHeaders(response, result);
             chain.doFilter(request, response);
@@ -100,26 +95,66 @@ public final class RateLimitFilter extends OncePerRequestFilter {
         }
     }
 
-    private List<WebRule> matching(HttpServletRequest request, PathContainer path) {
-        for (PathPattern pattern : excluded) {
+    private List<RateLimitEnforcer.Check> checks(List<WebRule> matching, HttpServletRequest request,
+            String clientTier) {
+        if (matching.size() == 1) { // the usual case: one immutable element, no array list to grow and copy
+            return List.of(matching.get(0).check(enforcer, request, clientTier));
+        }
+        List<RateLimitEnforcer.Check> checks = new ArrayList<>(matching.size());
+        for (WebRule rule : matching) {
+            checks.add(rule.check(enforcer, request, clientTier));
+        }
+        return checks;
+    }
+
+    /** The rules that apply, in order; a list is built only when more than one does. */
+    private List<WebRule> matching(String method, RequestPaths.Path path) {
+        for (RequestPaths.Pattern pattern : excluded) {
             if (pattern.matches(path)) {
                 return List.of();
             }
         }
-        List<WebRule> matching = new ArrayList<>(1);
+        WebRule first = null;
+        List<WebRule> more = null;
         for (WebRule rule : rules) {
-            if (rule.matches(request.getMethod(), path)) {
-                matching.add(rule);
+            if (rule.matches(method, path)) {
+                if (first == null) {
+                    first = rule;
+                } else {
+                    if (more == null) {
+                        more = new ArrayList<>(rules.size());
+                        more.add(first);
+                    }
+                    more.add(rule);
+                }
             }
         }
-        return matching;
+        return more != null ? more : first != null ? List.of(first) : List.of();
     }
 
-    private static List<PathPattern> patterns(String path, List<String> patterns) {
-        List<PathPattern> compiled = new ArrayList<>(patterns.size());
+    /**
+     * {@link OncePerRequestFilter} builds this name by concatenation on every request; it depends
+     * only on the filter name, so it is kept with the name it was built from and rebuilt if that changes.
+     */
+    @Override
+    protected String getAlreadyFilteredAttributeName() {
+        String filterName = getFilterName();
+        FilteredAttribute cached = filteredAttribute;
+        if (cached == null || !Objects.equals(cached.filterName(), filterName)) {
+            cached = new FilteredAttribute(filterName, super.getAlreadyFilteredAttributeName());
+            filteredAttribute = cached;
+        }
+        return cached.attribute();
+    }
+
+    private record FilteredAttribute(String filterName, String attribute) {
+    }
+
+    private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {
+        List<RequestPaths.Pattern> compiled = new ArrayList<>(patterns.size());
         for (int i = 0; i < patterns.size(); i++) {
             try {
-                compiled.add(PathPatternParser.defaultInstance.parse(patterns.get(i)));
+                compiled.add(RequestPaths.Pattern.compile(patterns.get(i)));
             } catch (PatternParseException e) {
                 throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", patterns.get(i),
                         "is not a valid path pattern: " + e.getMessage());
@@ -132,16 +167,21 @@ public final class RateLimitFilter extends OncePerRequestFilter {
      * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
      * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
      */
-    private record WebRule(String name, List<PathPattern> paths, Set<String> methods, KeyStrategy key, long cost) {
+    private record WebRule(String name, List<RequestPaths.Pattern> paths, Set<String> methods, KeyStrategy key,
+            long cost) {
 
-        boolean matches(String method, PathContainer path) {
+        RateLimitEnforcer.Check check(RateLimitEnforcer enforcer, HttpServletRequest request, String clientTier) {
+            return new RateLimitEnforcer.Check(name, enforcer.tierFor(name, clientTier), key.key(request), cost);
+        }
+
+        boolean matches(String method, RequestPaths.Path path) {
             if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
                 return false;
             }
             if (paths.isEmpty()) {
                 return true;
             }
-            for (PathPattern pattern : paths) {
+            for (RequestPaths.Pattern pattern : paths) {
                 if (pattern.matches(path)) {
                     return true;
                 }

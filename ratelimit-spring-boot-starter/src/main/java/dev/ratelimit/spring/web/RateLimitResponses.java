@@ -30,6 +30,7 @@ public final class RateLimitResponses {
     private final String problemType;
     /** One entry per rule and tier (a finite set), so it needs no bound. */
     private final ConcurrentHashMap<PolicyName, SinglePolicy> singlePolicies = new ConcurrentHashMap<>();
+    private volatile SinglePolicy lastSingle;
 
     /**
      * Creates a writer.
@@ -54,17 +55,68 @@ public final class RateLimitResponses {
         if (result.decisions().isEmpty()) {
             return;
         }
+        if (result.decisions().size() == 1) {
+            writeSingle(response, result.decisions().get(0));
+            return;
+        }
         if (format.ietf()) {
             writeIetf(response, result);
         }
         if (format.legacy()) {
             Decision binding = result.binding().orElseThrow().decision();
-            response.setHeader("X-RateLimit-Limit", Long.toString(binding.limit()));
-            response.setHeader("X-RateLimit-Remaining", Long.toString(binding.remaining()));
-            response.setHeader("X-RateLimit-Reset", Long.toString(ceilSeconds(binding.resetAfterNanos())));
+            writeLegacy(response, Long.toString(binding.limit()), Long.toString(binding.remaining()),
+                    Long.toString(ceilSeconds(binding.resetAfterNanos())));
         }
-        result.denial().ifPresent(denial -> response.setHeader("Retry-After",
-                Long.toString(Math.max(1, ceilSeconds(denial.decision().retryAfterNanos())))));
+        result.denial().ifPresent(denial -> writeRetryAfter(response, denial.decision()));
+    }
+
+    /**
+     * The usual case, one rule: its {@code RateLimit-Policy} value and limits are the same on every
+     * response, and the remaining and reset figures are formatted once for both header formats.
+     */
+    private void writeSingle(HttpServletResponse response, RuleDecision rule) {
+        Decision decision = rule.decision();
+        SinglePolicy single = single(rule);
+        int binding = single.binding(decision.limit());
+        String remaining = Long.toString(decision.remaining());
+        String reset = Long.toString(ceilSeconds(decision.resetAfterNanos()));
+        if (format.ietf()) {
+            response.setHeader("RateLimit-Policy", single.header());
+            response.setHeader("RateLimit", single.quotedNames()[binding] + ";r=" + remaining + ";t=" + reset);
+        }
+        if (format.legacy()) {
+            String limit = single.capacities()[binding] == decision.limit() ? single.capacityTexts()[binding]
+                    : Long.toString(decision.limit());
+            writeLegacy(response, limit, remaining, reset);
+        }
+        if (!decision.allowed()) {
+            writeRetryAfter(response, decision);
+        }
+    }
+
+    /**
+     * The rule's {@link SinglePolicy}. The last one used is checked first, by identity of the policy
+     * (each limiter keeps one instance): hashing a {@link Policy} walks its limits, on every request.
+     */
+    private SinglePolicy single(RuleDecision rule) {
+        SinglePolicy last = lastSingle;
+        if (last != null && last.policy() == rule.policy() && last.name().equals(rule.policyName())) {
+            return last;
+        }
+        last = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
+                key -> SinglePolicy.of(key.name(), key.policy()));
+        lastSingle = last;
+        return last;
+    }
+
+    private static void writeLegacy(HttpServletResponse response, String limit, String remaining, String reset) {
+        response.setHeader("X-RateLimit-Limit", limit);
+        response.setHeader("X-RateLimit-Remaining", remaining);
+        response.setHeader("X-RateLimit-Reset", reset);
+    }
+
+    private static void writeRetryAfter(HttpServletResponse response, Decision denial) {
+        response.setHeader("Retry-After", Long.toString(Math.max(1, ceilSeconds(denial.retryAfterNanos()))));
     }
 
     /** Answers 429 with the headers and a problem body naming the violated policy. */
@@ -113,19 +165,10 @@ public final class RateLimitResponses {
     }
 
     /**
-     * {@code RateLimit-Policy} lists each limit of each policy, {@code RateLimit} the state of the
-     * limit that binds in each policy.
+     * With several rules: {@code RateLimit-Policy} lists each limit of each policy, {@code RateLimit}
+     * the state of the limit that binds in each policy.
      */
     private void writeIetf(HttpServletResponse response, RateLimitResult result) {
-        if (result.decisions().size() == 1) {
-            // The usual case, one rule: its RateLimit-Policy value is the same on every response.
-            RuleDecision rule = result.decisions().get(0);
-            SinglePolicy single = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
-                    key -> SinglePolicy.of(key.name(), key.policy().limits()));
-            response.setHeader("RateLimit-Policy", single.header());
-            response.setHeader("RateLimit", single.state(rule.decision()));
-            return;
-        }
         List<String> names = names(result);
         List<String> policies = new ArrayList<>();
         List<String> states = new ArrayList<>();
@@ -154,31 +197,36 @@ public final class RateLimitResponses {
     private record PolicyName(String name, Policy policy) {
     }
 
-    /** A single rule's IETF header parts, computed once per policy name and policy. */
-    private record SinglePolicy(String header, String[] quotedNames, long[] capacities) {
+    /**
+     * A single rule's header parts, computed once per policy name and policy: the
+     * {@code RateLimit-Policy} value, and each limit's quoted name, capacity and capacity as text.
+     */
+    private record SinglePolicy(String name, Policy policy, String header, String[] quotedNames, long[] capacities,
+            String[] capacityTexts) {
 
-        static SinglePolicy of(String name, List<Limit> limits) {
+        static SinglePolicy of(String name, Policy policy) {
+            List<Limit> limits = policy.limits();
             List<String> policies = new ArrayList<>();
             String[] quoted = new String[limits.size()];
             long[] capacities = new long[limits.size()];
+            String[] capacityTexts = new String[limits.size()];
             for (int i = 0; i < limits.size(); i++) {
                 quoted[i] = json(limitName(name, i));
                 capacities[i] = limits.get(i).capacity();
+                capacityTexts[i] = Long.toString(capacities[i]);
                 policies.add(quoted[i] + quotaAndWindow(limits.get(i)));
             }
-            return new SinglePolicy(String.join(", ", policies), quoted, capacities);
+            return new SinglePolicy(name, policy, String.join(", ", policies), quoted, capacities, capacityTexts);
         }
 
-        /** The RateLimit value: the binding limit (the first whose capacity is the decision's), remaining, reset. */
-        String state(Decision decision) {
-            int binding = 0;
+        /** The binding limit: the first whose capacity is the decision's limit, else the first. */
+        int binding(long limit) {
             for (int i = 0; i < capacities.length; i++) {
-                if (capacities[i] == decision.limit()) {
-                    binding = i;
-                    break;
+                if (capacities[i] == limit) {
+                    return i;
                 }
             }
-            return quotedNames[binding] + ";r=" + decision.remaining() + ";t=" + ceilSeconds(decision.resetAfterNanos());
+            return 0;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ratelimit.spring.web;
 
+import static dev.ratelimit.spring.web.WebRunners.mvc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.head;
@@ -14,22 +15,16 @@ import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.core.ManualTicker;
 import dev.ratelimit.spring.RateLimiterFactory;
-import dev.ratelimit.spring.autoconfigure.RateLimitAutoConfiguration;
 import java.time.Duration;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.autoconfigure.AutoConfigurations;
-import org.springframework.boot.test.context.assertj.AssertableWebApplicationContext;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
-import org.springframework.boot.webmvc.autoconfigure.DispatcherServletAutoConfiguration;
-import org.springframework.boot.webmvc.autoconfigure.WebMvcAutoConfiguration;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
 import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
-import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RestController;
@@ -40,13 +35,9 @@ import org.springframework.web.bind.annotation.RestController;
  */
 class ResponseFormatTests {
 
-    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class, WebMvcAutoConfiguration.class,
-                    DispatcherServletAutoConfiguration.class))
-            .withBean(Ticker.class, ManualTicker::new)
-            .withBean(Endpoint.class)
-            .withPropertyValues("ratelimit.tiers.free.limits[0].limit=2", "ratelimit.tiers.free.limits[0].period=10s",
-                    "ratelimit.api-keys.known=free", "ratelimit.rules[0].name=all", "ratelimit.rules[0].key=api-key");
+    private final WebApplicationContextRunner runner = WebRunners.runner(Endpoint.class,
+            "ratelimit.tiers.free.limits[0].limit=2", "ratelimit.tiers.free.limits[0].period=10s",
+            "ratelimit.api-keys.known=free", "ratelimit.rules[0].name=all", "ratelimit.rules[0].key=api-key");
 
     @Test
     void ietfWritesOnlyTheDraftHeaders() {
@@ -177,11 +168,6 @@ class ResponseFormatTests {
                 return limiter.policy();
             }
         };
-    }
-
-    private static MockMvc mvc(AssertableWebApplicationContext context) {
-        assertThat(context).hasNotFailed();
-        return MockMvcBuilders.webAppContextSetup(context).addFilters(context.getBean(RateLimitFilter.class)).build();
     }
 
     private static ResultActions call(MockMvc mvc, MockHttpServletRequestBuilder request) throws Exception {

@@ -1,0 +1,127 @@
+package dev.ratelimit.spring.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+import java.net.URI;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
+import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Which requests a rule's paths cover, end to end through Spring MVC: the plain-path shapes the filter
+ * matches as strings ({@code /x}, {@code /api/**}) must cover every form of a path that reaches the
+ * same handler, as the patterns Spring parses do. One tier of 2 per 10 s.
+ */
+class RuleMatchingTests {
+
+    private final WebApplicationContextRunner runner = WebRunners.runner(Endpoint.class,
+            "ratelimit.tiers.free.limits[0].limit=2", "ratelimit.tiers.free.limits[0].period=10s",
+            "ratelimit.rules[0].name=x", "ratelimit.rules[0].key=ip");
+
+    @Test
+    void aLiteralPathAlsoCoversItsEncodedAndParameterisedForms() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get(URI.create("/x;jsessionid=1"))).andExpect(status().isOk()).andExpect(content().string("x"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"));
+            mvc.perform(get(URI.create("/%78"))).andExpect(status().isOk()).andExpect(content().string("x"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "0"));
+            mvc.perform(get("/x")).andExpect(status().isTooManyRequests());
+            mvc.perform(get("/x/")).andExpect(header().doesNotExist("RateLimit"));
+            mvc.perform(get("/X")).andExpect(header().doesNotExist("RateLimit"));
+        });
+    }
+
+    @Test
+    void aPrefixPatternCoversThePrefixAndBelowButNotALongerName() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/api/**").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get("/apix")).andExpect(header().doesNotExist("RateLimit"));
+            mvc.perform(get("/api")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "1"));
+            mvc.perform(get("/api/a/b")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "0"));
+            mvc.perform(get(URI.create("/ap%69/a"))).andExpect(status().isTooManyRequests());
+            mvc.perform(get(URI.create("/api;v=1/a"))).andExpect(status().isTooManyRequests());
+        });
+    }
+
+    @Test
+    void rulesMatchThePathWithinTheApplication() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get("/app/x").contextPath("/app")).andExpect(status().isOk())
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"));
+            mvc.perform(get("/app/x").contextPath("/app")).andExpect(status().isOk());
+            mvc.perform(get("/app/x").contextPath("/app")).andExpect(status().isTooManyRequests());
+            mvc.perform(get("/x/api").contextPath("/x")).andExpect(status().isOk()).andExpect(content().string("api"))
+                    .andExpect(header().doesNotExist("RateLimit"));
+        });
+    }
+
+    @Test
+    void excludedPathsAreExcludedInEveryForm() {
+        runner.withPropertyValues("ratelimit.exclude-paths=/x,/api/**").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            for (String path : new String[] {"/x", "/%78", "/x;a=b", "/api", "/api/a", "/ap%69/a"}) {
+                for (int i = 0; i < 3; i++) {
+                    mvc.perform(get(URI.create(path))).andExpect(status().isOk()).andExpect(header().doesNotExist("RateLimit"));
+                }
+            }
+            mvc.perform(get("/apix")).andExpect(header().exists("RateLimit"));
+        });
+    }
+
+    @Test
+    void twoMatchingRulesBothCountAndBothReport() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x", "ratelimit.rules[1].name=all",
+                "ratelimit.rules[1].key=ip").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get("/api/a")).andExpect(status().isOk()).andExpect(header().string("RateLimit", "\"free\";r=1;t=5"));
+            mvc.perform(get("/x")).andExpect(status().isOk())
+                    .andExpect(header().string("RateLimit-Policy", "\"free\";q=2;w=10, \"all-free\";q=2;w=10"))
+                    .andExpect(header().string("RateLimit", "\"free\";r=1;t=5, \"all-free\";r=0;t=10"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "0"));
+            // The denying rule is consulted first and alone, so its policy is reported under its plain name.
+            mvc.perform(get("/x")).andExpect(status().isTooManyRequests()).andExpect(header().string("Retry-After", "5"))
+                    .andExpect(header().string("RateLimit", "\"free\";r=0;t=10"));
+        });
+    }
+
+    @Test
+    void aRequestIsCountedOnceHoweverOftenItPassesTheFilter() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("rateLimitFilter.FILTERED");
+            filter.setBeanName("renamed");
+            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("renamed.FILTERED");
+
+            MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            filter.doFilter(request, response, (again, sameResponse) -> filter.doFilter(again, sameResponse,
+                    (last, lastResponse) -> {
+                    }));
+            assertThat(response.getHeader("X-RateLimit-Remaining")).isEqualTo("1");
+        });
+    }
+
+    @RestController
+    static class Endpoint {
+
+        @GetMapping("/x")
+        String x() {
+            return "x";
+        }
+
+        @GetMapping({"/api", "/api/**"})
+        String api() {
+            return "api";
+        }
+    }
+}
