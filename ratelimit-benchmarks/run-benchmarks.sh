@@ -28,7 +28,9 @@ mkdir -p "$DATA"
 
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (uncommitted changes)')"
+    # Names the changed files, so that a figure never silently belongs to code no commit holds.
+    changed=$(git status --porcelain --untracked-files=no | awk '{print $2}' | tr '\n' ' ')
+    echo "commit: $(git rev-parse --short HEAD)${changed:+ (uncommitted changes: $changed)}"
     echo "cpus: $(nproc)"
     echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
     echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Admitted-path A/B with a long warm-up (20 s wrk, then 15 s measured): each app alone on CPU 1,
-# wrk on CPU 0, two rounds. Build the apps first (run-http.sh does, or: ./mvnw -B -q -P http-bench
+# wrk on CPU 0, ROUNDS rounds (default 2). Build the apps first (run-http.sh does, or: ./mvnw -B -q -P http-bench
 # -pl ratelimit-benchmarks/http/plain,ratelimit-benchmarks/http/ours,ratelimit-benchmarks/http/bucket4j -am package -DskipTests).
-# Run from the repository root; prints one line per app and round. Every loop is bounded.
+# VARIANTS (default "plain ours bucket4j") lists the apps to alternate; an entry app:arg,arg passes
+# Spring Boot arguments to that app, e.g. VARIANTS="plain ours ours:--ratelimit.headers=none" isolates
+# the cost of the rate-limit headers. Run from the repository root; prints one line per variant and
+# round. Every loop is bounded.
 set -u
-for round in 1 2; do
-  for app in plain ours bucket4j; do
+read -r -a variants <<< "${VARIANTS:-plain ours bucket4j}"
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  for variant in "${variants[@]}"; do
+    app=${variant%%:*}
+    extra=()
+    [[ "$variant" == *:* ]] && IFS=, read -r -a extra <<< "${variant#*:}"
     taskset -c 1 java -jar ratelimit-benchmarks/http/$app/target/app.jar --server.port=18095 \
-        --bench.limit=1000000000 --bench.period=1s --bench.time=1 --bench.unit=seconds > /tmp/ab-$app.log 2>&1 &
+        --bench.limit=1000000000 --bench.period=1s --bench.time=1 --bench.unit=seconds "${extra[@]}" > /tmp/ab-$app.log 2>&1 &
     pid=$!
     for i in $(seq 1 60); do sleep 1; curl -s -o /dev/null http://127.0.0.1:18095/hello && break; done
     code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18095/hello)
     taskset -c 0 wrk -t2 -c32 -d20s http://127.0.0.1:18095/hello > /dev/null
     rps=$(taskset -c 0 wrk -t2 -c32 -d15s http://127.0.0.1:18095/hello | awk '/Requests\/sec/ {print $2}')
-    echo "round=$round app=$app status=$code rps=$rps"
+    echo "round=$round app=$variant status=$code rps=$rps"
     kill $pid; wait $pid 2>/dev/null
   done
 done
