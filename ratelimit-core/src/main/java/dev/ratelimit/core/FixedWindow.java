@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import java.lang.invoke.VarHandle;
+
 /**
  * {@link Algorithm#FIXED_WINDOW}: at most {@code capacity} permits per window of {@code period}.
  *
@@ -8,8 +10,8 @@ package dev.ratelimit.core;
  * end. The known weakness, kept on purpose for its O(1) state: a client can spend
  * {@code capacity} just before a window ends and {@code capacity} again as the next one opens.
  *
- * <p>State per key and limit: a {@link Window} (window end, count). A ticker that jumps backwards
- * keeps the current window, so it never creates permits.
+ * <p>State per key and limit: a {@link Window}, whose current {@link Epoch} holds the window's end
+ * and count. A ticker that jumps backwards keeps the current window, so it never creates permits.
  */
 final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
 
@@ -17,20 +19,40 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
         super(policy, 1, Window::new, Window[]::new);
     }
 
+    /**
+     * Lock-free: under two threads a contended monitor cost more than the decision itself. The
+     * window's current {@link Epoch} fixes its end; permits are CASed onto its count, and the first
+     * admitted request at or past the end CASes in the next epoch. A request that loses either race
+     * reads again, so a decision is always made on one epoch's figures: a permit is never lost nor
+     * taken twice, and no epoch's count exceeds the capacity. A late thread whose time belongs to a
+     * replaced epoch counts in the newer one, which is only stricter. A denial or a peek never
+     * rolls, so single-threaded figures are exactly those of {@link #decideAll}.
+     */
     @Override
     Decision decideOne(Window window, long now, long permits, boolean consume) {
-        boolean ok;
+        Epoch epoch;
         long count;
-        long end;
-        synchronized (window) {
-            ok = firstCapacity - window.count(now) >= permits;
-            if (ok && consume) {
-                window.take(now, firstPeriod, permits);
+        boolean ok;
+        while (true) {
+            epoch = window.epoch;
+            count = epoch.count(now);
+            ok = firstCapacity - count >= permits;
+            if (!ok || !consume) {
+                break;
             }
-            count = window.count(now);
-            end = window.end;
+            if (epoch.ended(now)) {
+                Epoch next = window.open(epoch, now + firstPeriod, permits);
+                if (next != null) {
+                    epoch = next;
+                    count = permits;
+                    break;
+                }
+            } else if (epoch.add(count, permits)) {
+                count += permits;
+                break;
+            }
         }
-        long untilEnd = Math.max(end - now, 0);
+        long untilEnd = Math.max(epoch.end - now, 0);
         return new Decision(ok, firstCapacity - count, firstCapacity, ok ? 0 : untilEnd, count > 0 ? untilEnd : 0);
     }
 
@@ -42,7 +64,7 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
             for (int i = 0; i < size; i++) {
                 if (capacity[i] - windows[i].count(now) < permits) {
                     ok = false;
-                    retry = Math.max(retry, windows[i].end - now);
+                    retry = Math.max(retry, windows[i].epoch.end - now);
                 }
             }
             if (ok && consume) {
@@ -60,23 +82,68 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
                     binding = capacity[i];
                 }
                 if (count > 0) {
-                    reset = Math.max(reset, windows[i].end - now);
+                    reset = Math.max(reset, windows[i].epoch.end - now);
                 }
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
-    /** One limit's current window; its owner's monitor guards it. */
+    /**
+     * One limit's current window: a reference to its current {@link Epoch}. Under a single limit it
+     * is changed only by CAS ({@link #decideOne}); in a {@code Window[]} only under the array's monitor.
+     */
     static final class Window extends Marked {
-        long end;
-        long count;
+        private static final VarHandle EPOCH = Handles.field(Window.class, "epoch", Epoch.class);
+
+        volatile Epoch epoch;
 
         /** An ended window: the first request opens a new one. */
         Window(long now) {
-            this.end = now;
+            this.epoch = new Epoch(now, 0);
         }
 
+        long count(long now) {
+            return epoch.count(now);
+        }
+
+        /** Under the owner's monitor only: the lock-free path uses {@link #open} and {@link Epoch#add}. */
+        void take(long now, long period, long permits) {
+            Epoch current = epoch;
+            if (current.ended(now)) {
+                epoch = new Epoch(now + period, permits);
+            } else {
+                current.count += permits;
+            }
+        }
+
+        /**
+         * Replaces {@code ended} by a new epoch holding {@code permits}, unless another request did
+         * first (then null). A method of its own so that C2, seeing it called about once per
+         * period, leaves it and its allocation out of the inlined hot path (as PrintInlining shows).
+         */
+        Epoch open(Epoch ended, long end, long permits) {
+            Epoch next = new Epoch(end, permits);
+            return EPOCH.compareAndSet(this, ended, next) ? next : null;
+        }
+    }
+
+    /**
+     * One window's span: its end never changes, so a request that read the epoch also knows which
+     * window its count belongs to; a new window is a new epoch. The count only grows, by CAS.
+     */
+    static final class Epoch {
+        private static final VarHandle COUNT = Handles.field(Epoch.class, "count", long.class);
+
+        final long end;
+        volatile long count;
+
+        Epoch(long end, long count) {
+            this.end = end;
+            this.count = count;
+        }
+
+        /** A ticker that jumps backwards stays in this epoch, so it never creates permits. */
         boolean ended(long now) {
             return now - end >= 0;
         }
@@ -85,13 +152,9 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
             return ended(now) ? 0 : count;
         }
 
-        void take(long now, long period, long permits) {
-            if (ended(now)) {
-                end = now + period;
-                count = permits;
-            } else {
-                count += permits;
-            }
+        /** Adds {@code permits} if the count is still {@code expected}. */
+        boolean add(long expected, long permits) {
+            return COUNT.compareAndSet(this, expected, expected + permits);
         }
     }
 }
