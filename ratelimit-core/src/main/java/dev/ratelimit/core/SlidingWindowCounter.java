@@ -1,5 +1,7 @@
 package dev.ratelimit.core;
 
+import java.lang.invoke.VarHandle;
+
 /**
  * {@link Algorithm#SLIDING_WINDOW_COUNTER}: the two-counter approximation of a sliding window.
  *
@@ -12,8 +14,9 @@ package dev.ratelimit.core;
  * the current fixed window alone never exceeds {@code capacity}. It assumes the previous window's
  * requests were spread evenly, so it can be wrong either way within a window, unlike the log.
  *
- * <p>State per key and limit: a {@link Counter} (window start, previous, current). A ticker that
- * jumps backwards weighs the previous window fully, so it never creates permits.
+ * <p>State per key and limit: a {@link Counter}, whose current {@link Epoch} holds the window's
+ * start and both counts. A ticker that jumps backwards weighs the previous window fully, so it
+ * never creates permits.
  */
 final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Counter> {
 
@@ -24,13 +27,10 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
     @Override
     public Decision peek(Object state, long now) {
         // Rolling re-anchors an emptied window at now; a peek must not, or later figures would
-        // depend on whether Caffeine still held this idle key when it was peeked at. So it decides on a copy.
+        // depend on whether Caffeine still held this idle key when it was peeked at. A single
+        // limit's peek rolls only a view of its own (see decideOne); several limits decide on copies.
         if (state instanceof Counter counter) {
-            Counter copy;
-            synchronized (counter) {
-                copy = counter.copy();
-            }
-            return decideOne(copy, now, 1, false);
+            return decideOne(counter, now, 1, false);
         }
         Counter[] counters = (Counter[]) state;
         Counter[] copy = new Counter[size];
@@ -42,22 +42,49 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         return decideAll(copy, now, 1, false);
     }
 
+    /**
+     * Lock-free: under two threads a contended monitor cost more than the decision itself. The
+     * counter's current {@link Epoch} fixes the window's start and previous count; permits are
+     * CASed onto its current count. Rolling seals the old epoch's count first ({@link Counter#roll}),
+     * so a racing increment either lands before the seal, and the successor's previous count
+     * includes it, or fails and is retried on the successor: none is lost, which would let the next
+     * window over-admit. A late thread whose time belongs to a replaced epoch decides in the newer
+     * one, at an elapsed time of zero, as under the lock when it takes the lock after the roller
+     * (the case of a ticker that jumps backwards). A consuming request rolls whether
+     * admitted or not, as under the lock, so single-threaded figures are exactly those of
+     * {@link #decideAll}; a peek rolls only a view it does not publish.
+     */
     @Override
     Decision decideOne(Counter counter, long now, long permits, boolean consume) {
-        boolean ok;
+        Epoch epoch;
+        long current;
         long wait;
-        long available;
-        long reset;
-        synchronized (counter) {
-            counter.roll(now, firstPeriod);
-            wait = counter.waitNanos(now, firstCapacity, firstPeriod, permits);
-            ok = wait <= 0;
-            if (ok && consume) {
-                counter.current += permits;
+        while (true) {
+            epoch = counter.epoch;
+            current = epoch.current;
+            if (current < 0 || now - epoch.start >= firstPeriod) {
+                if (consume) {
+                    counter.roll(epoch, current, now, firstPeriod);
+                    continue;
+                }
+                current &= ~Epoch.SEALED;
+                if (now - epoch.start >= firstPeriod) {
+                    epoch = epoch.next(current, now, firstPeriod);
+                    current = 0;
+                }
             }
-            available = counter.available(now, firstCapacity, firstPeriod);
-            reset = counter.resetNanos(now, firstPeriod);
+            wait = epoch.waitNanos(current, now, firstCapacity, firstPeriod, permits);
+            if (wait > 0 || !consume) {
+                break;
+            }
+            if (epoch.add(current, permits)) {
+                current += permits;
+                break;
+            }
         }
+        boolean ok = wait <= 0;
+        long available = epoch.available(current, now, firstCapacity, firstPeriod);
+        long reset = epoch.resetNanos(current, now, firstPeriod);
         return new Decision(ok, available, firstCapacity, ok ? 0 : wait, Math.max(reset, 0));
     }
 
@@ -67,8 +94,8 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
             boolean ok = true;
             long retry = 0;
             for (int i = 0; i < size; i++) {
-                counters[i].roll(now, period[i]);
-                long wait = counters[i].waitNanos(now, capacity[i], period[i], permits);
+                Epoch epoch = counters[i].rollLocked(now, period[i]);
+                long wait = epoch.waitNanos(epoch.current, now, capacity[i], period[i], permits);
                 if (wait > 0) {
                     ok = false;
                     retry = Math.max(retry, wait);
@@ -76,39 +103,104 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
             }
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
-                    counters[i].current += permits;
+                    counters[i].epoch.current += permits;
                 }
             }
             long remaining = Long.MAX_VALUE;
             long binding = capacity[0];
             long reset = 0;
             for (int i = 0; i < size; i++) {
-                long available = counters[i].available(now, capacity[i], period[i]);
+                Epoch epoch = counters[i].epoch;
+                long available = epoch.available(epoch.current, now, capacity[i], period[i]);
                 if (available < remaining) {
                     remaining = available;
                     binding = capacity[i];
                 }
-                reset = Math.max(reset, counters[i].resetNanos(now, period[i]));
+                reset = Math.max(reset, epoch.resetNanos(epoch.current, now, period[i]));
             }
             return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
         }
     }
 
-    /** One limit's two counts and the start of its current window; its owner's monitor guards it. */
+    /**
+     * One limit's state: a reference to its current {@link Epoch}. Under a single limit it is
+     * changed only by CAS ({@link #decideOne}); in a {@code Counter[]} only under the array's monitor.
+     */
     static final class Counter extends Marked {
-        long start;
-        long previous;
-        long current;
+        private static final VarHandle EPOCH = Handles.field(Counter.class, "epoch", Epoch.class);
+
+        volatile Epoch epoch;
 
         Counter(long now) {
-            this.start = now;
+            this.epoch = new Epoch(now, 0, 0);
         }
 
+        private Counter(Epoch epoch) {
+            this.epoch = epoch;
+        }
+
+        /** Under the owner's monitor: the copy rolls its own epochs, and a copy never consumes. */
         Counter copy() {
-            Counter copy = new Counter(start);
-            copy.previous = previous;
-            copy.current = current;
-            return copy;
+            return new Counter(epoch);
+        }
+
+        /** Under the owner's monitor only: moves to the window holding {@code now}. */
+        Epoch rollLocked(long now, long period) {
+            Epoch current = epoch;
+            if (now - current.start >= period) {
+                current = current.next(current.current, now, period);
+                epoch = current;
+            }
+            return current;
+        }
+
+        /**
+         * Lock-free: replaces {@code from}, whose count was read as {@code current}, by its successor.
+         * Seals the count first, so that no increment can land on {@code from} after its count was
+         * carried over; if the count moved since it was read, returns for the caller to read again.
+         * Any thread that finds an epoch sealed finishes the roll, so a sealer that stalls never
+         * blocks the others: at its own time if that is due, else at the earliest time it could have
+         * rolled (a thread late or behind a backwards ticker), which is a state a request at that
+         * instant would have left. Out of line: it divides and allocates, about once a period.
+         */
+        void roll(Epoch from, long current, long now, long period) {
+            if (current >= 0 && !from.seal(current)) {
+                return;
+            }
+            long due = from.start + period;
+            Epoch next = from.next(current & ~Epoch.SEALED, now - due >= 0 ? now : due, period);
+            EPOCH.compareAndSet(this, from, next);
+        }
+    }
+
+    /**
+     * One window's start and previous count, which never change, and its current count, which only
+     * grows (by CAS, or under the owner's monitor for several limits) until a roll seals it.
+     */
+    static final class Epoch {
+        /** Marks a count carried over to the successor: no more permits may land on it. */
+        static final long SEALED = Long.MIN_VALUE;
+
+        private static final VarHandle CURRENT = Handles.field(Epoch.class, "current", long.class);
+
+        final long start;
+        final long previous;
+        volatile long current;
+
+        Epoch(long start, long previous, long current) {
+            this.start = start;
+            this.previous = previous;
+            this.current = current;
+        }
+
+        /** Adds {@code permits} if the count is still {@code expected} (so not sealed). */
+        boolean add(long expected, long permits) {
+            return CURRENT.compareAndSet(this, expected, expected + permits);
+        }
+
+        /** Seals the count if it is still {@code expected}. */
+        boolean seal(long expected) {
+            return CURRENT.compareAndSet(this, expected, expected | SEALED);
         }
 
         /** Nanoseconds into the current window, never negative: a backwards ticker reads as its start. */
@@ -117,22 +209,15 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         }
 
         /**
-         * Moves to the window holding {@code now}; windows skipped entirely count zero. Once both
-         * counts are zero nothing remembers the old grid, so the window re-anchors at {@code now},
-         * exactly as a fresh key would: that is what lets an idle key expire unnoticed.
+         * The epoch holding {@code now} (at least one period past the start), given this one's
+         * final count; windows skipped entirely count zero. Once both counts are zero nothing
+         * remembers the old grid, so the window re-anchors at {@code now}, exactly as a fresh key
+         * would: that is what lets an idle key expire unnoticed.
          */
-        void roll(long now, long period) {
-            if (now - start >= period) {
-                rollOver(now, period);
-            }
-        }
-
-        /** Once a window: out of line, so that its division stays out of the inlined hot path. */
-        private void rollOver(long now, long period) {
+        Epoch next(long current, long now, long period) {
             long windows = (now - start) / period;
-            previous = windows == 1 ? current : 0;
-            current = 0;
-            start = previous == 0 ? now : start + windows * period;
+            long previous = windows == 1 ? current : 0;
+            return new Epoch(previous == 0 ? now : start + windows * period, previous, 0);
         }
 
         /**
@@ -141,15 +226,15 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
          * is {@code e' = period - floor(budget * period / previous)}; if the current count alone is
          * too high, the answer lies in the next window, where the current count becomes the previous one.
          */
-        long waitNanos(long now, long capacity, long period, long permits) {
+        long waitNanos(long current, long now, long capacity, long period, long permits) {
             // budget >= previous (>= 0) admits at any e, since previous * (p - e) <= previous * p <= budget * p;
             // answering here also keeps budget * p, which overflows for large capacities, out of
             // BigInteger, and the rest out of the inlined hot path.
             long budget = capacity - current - permits;
-            return budget >= previous ? 0 : waitForBudget(now, capacity, period, permits, budget);
+            return budget >= previous ? 0 : waitForBudget(current, now, capacity, period, permits, budget);
         }
 
-        private long waitForBudget(long now, long capacity, long period, long permits, long budget) {
+        private long waitForBudget(long current, long now, long capacity, long period, long permits, long budget) {
             long e = elapsed(now);
             if (budget >= 0) {
                 long admitAt = Math.max(e, period - Exact.mulDivFloor(budget, period, previous));
@@ -161,13 +246,13 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         }
 
         /** Whole permits the weighted estimate leaves at {@code now}. */
-        long available(long now, long capacity, long period) {
+        long available(long current, long now, long capacity, long period) {
             long weighted = Exact.mulDivCeil(previous, period - elapsed(now), period);
             return Math.max(capacity - current - weighted, 0);
         }
 
         /** Nanoseconds until both counts have rolled out. */
-        long resetNanos(long now, long period) {
+        long resetNanos(long current, long now, long period) {
             long e = elapsed(now);
             return current > 0 ? 2 * period - e : previous > 0 ? period - e : 0;
         }

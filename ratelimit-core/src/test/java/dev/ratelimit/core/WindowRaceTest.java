@@ -13,23 +13,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Threads race on one key of a fixed window while the ticker crosses many window boundaries: the
- * lock-free single-limit path must neither lose a permit (a window would admit more than its
- * capacity) nor count one twice (it would admit fewer), also when several threads find the window
- * ended at once and race to open the next. The limit given twice runs the locked general path as a
- * reference.
+ * Threads race on one key of a fixed window or sliding counter while the ticker crosses many window
+ * boundaries: the lock-free single-limit path must neither lose a permit (a window would admit more
+ * than its capacity) nor count one twice (it would admit fewer), also when several threads find the
+ * window ended at once and race to open the next.
  *
- * <p>The ticker moves only between phases (by the last thread to arrive at the barrier), so every request of a phase
- * reads the same time and the test knows its window: a phase at or past the current window's end
- * opens a new one (its first request is always admitted), any other phase counts in the current
- * one, including a ticker that stepped backwards. Requests take one permit, so a window denies
- * only once it is full: each window admits exactly {@code min(capacity, demand)}. A failure names its seed.
+ * <p>The ticker moves only between phases (by the last thread to arrive at the barrier), so every
+ * request of a phase reads the same time, and each takes one permit: within a phase the window only
+ * fills, so a phase admits exactly {@code min(demand, room)}, what the same requests made one by one
+ * would. The reference makes them one by one on the locked general path (the limit given twice),
+ * which {@link SingleLimitPathTest} shows decides as a single limit does. A failure names its seed.
+ *
+ * <p>All threads of a phase read the same time, so none counts in an epoch being sealed; sealing
+ * is checked step by step at the end.
  */
 @Timeout(60)
 class WindowRaceTest {
@@ -39,15 +42,21 @@ class WindowRaceTest {
     private static final long CAPACITY = 64;
     private static final long PERIOD = Duration.ofMillis(1).toNanos();
 
+    /** For the step-by-step sealing tests: a sliding counter's strategy, a key's first request at {@code START}. */
+    private static final SlidingWindowCounter COUNTER = new SlidingWindowCounter(
+            new Policy(Algorithm.SLIDING_WINDOW_COUNTER, List.of(Limit.of(CAPACITY, Duration.ofNanos(PERIOD)))));
+    private static final long START = 1_000;
+
     static Stream<Arguments> cases() {
-        return Stream.of(1, 2).flatMap(limits -> Stream.of(11L, 12L, 13L, System.nanoTime())
-                .map(seed -> Arguments.of(limits, seed)));
+        return Stream.of(Algorithm.FIXED_WINDOW, Algorithm.SLIDING_WINDOW_COUNTER).flatMap(algorithm -> Stream.of(1, 2)
+                .flatMap(limits -> Stream.of(11L, 12L, 13L, System.nanoTime())
+                        .map(seed -> Arguments.of(algorithm, limits, seed))));
     }
 
-    @ParameterizedTest(name = "{0} limit(s), seed {1}")
+    @ParameterizedTest(name = "{0}, {1} limit(s), seed {2}")
     @MethodSource("cases")
-    void everyWindowAdmitsExactlyItsCapacityOrItsDemand(int limits, long seed) throws Exception {
-        System.out.println("WindowRaceTest: " + limits + " limit(s), seed " + seed);
+    void everyPhaseAdmitsWhatSequentialRequestsWould(Algorithm algorithm, int limits, long seed) throws Exception {
+        System.out.println("WindowRaceTest: " + algorithm + ", " + limits + " limit(s), seed " + seed);
         SplittableRandom random = new SplittableRandom(seed);
         // Per phase: how many requests each thread makes, and the ticker's step before it.
         int[] perThread = new int[PHASES];
@@ -60,13 +69,9 @@ class WindowRaceTest {
                     : random.nextLong(PERIOD / 2);
         }
 
-        ManualTicker ticker = new ManualTicker(random.nextLong());
-        Limit limit = Limit.of(CAPACITY, Duration.ofNanos(PERIOD));
-        RateLimiter.Builder builder = RateLimiter.builder().algorithm(Algorithm.FIXED_WINDOW).ticker(ticker);
-        for (int i = 0; i < limits; i++) {
-            builder.limit(limit);
-        }
-        RateLimiter limiter = builder.build();
+        long origin = random.nextLong();
+        ManualTicker ticker = new ManualTicker(origin);
+        RateLimiter limiter = limiter(algorithm, limits, ticker);
 
         AtomicLongArray admitted = new AtomicLongArray(PHASES);
         // A spinning barrier, not a parking one: woken one by one, threads would seldom meet on the
@@ -107,29 +112,70 @@ class WindowRaceTest {
             pool.shutdownNow();
         }
 
-        // Replays the windows from the phases' times.
-        long now = ticker.read();
-        for (int phase = PHASES - 1; phase >= 0; phase--) {
-            now -= steps[phase];
-        }
-        long end = now; // a fresh key's window has ended
-        long demand = 0;
-        long taken = 0;
-        int windows = 0;
+        // Within a phase time stands still and each request takes one permit, so the window only
+        // fills: a phase admits min(demand, room), as the same requests made one by one would.
+        ManualTicker alone = new ManualTicker(origin);
+        RateLimiter reference = limiter(algorithm, 2, alone);
+        int rolls = 0;
+        long previousEnd = Long.MIN_VALUE;
         for (int phase = 0; phase < PHASES; phase++) {
-            now += steps[phase];
-            if (now - end >= 0) {
-                assertThat(taken).as("seed %d, window ending before phase %d", seed, phase)
-                        .isEqualTo(Math.min(CAPACITY, demand));
-                end = now + PERIOD;
-                demand = 0;
-                taken = 0;
-                windows++;
+            alone.advanceNanos(steps[phase]);
+            long taken = 0;
+            Decision last = null;
+            for (long i = 0; i < (long) THREADS * perThread[phase]; i++) {
+                last = reference.tryAcquire("hot-key");
+                taken += last.allowed() ? 1 : 0;
             }
-            demand += (long) THREADS * perThread[phase];
-            taken += admitted.get(phase);
+            assertThat(admitted.get(phase)).as("seed %d, phase %d", seed, phase).isEqualTo(taken);
+            long end = alone.read() + last.resetAfterNanos();
+            rolls += end != previousEnd && taken > 0 ? 1 : 0;
+            previousEnd = end;
         }
-        assertThat(taken).as("seed %d, last window", seed).isEqualTo(Math.min(CAPACITY, demand));
-        assertThat(windows).as("seed %d: windows crossed", seed).isGreaterThan(300);
+        assertThat(rolls).as("seed %d: phases that moved the window", seed).isGreaterThan(300);
+    }
+
+    private static RateLimiter limiter(Algorithm algorithm, int limits, ManualTicker ticker) {
+        Limit limit = Limit.of(CAPACITY, Duration.ofNanos(PERIOD));
+        RateLimiter.Builder builder = RateLimiter.builder().algorithm(algorithm).ticker(ticker);
+        for (int i = 0; i < limits; i++) {
+            builder.limit(limit);
+        }
+        return builder.build();
+    }
+
+    /**
+     * A thread that read the sliding counter's epoch just before another rolled it must not add
+     * its permit to the old epoch once its count was carried over: the successor's previous count
+     * would miss it, and the next window over-admit. Sealing makes that increment fail and retry.
+     */
+    @Test
+    void aSealedCountTakesNoMorePermits() {
+        SlidingWindowCounter.Counter counter = (SlidingWindowCounter.Counter) COUNTER.newState(START);
+        COUNTER.tryAcquire(counter, START, 5);
+        SlidingWindowCounter.Epoch old = counter.epoch;
+        long seen = old.current; // a late thread reads the count, then stalls
+
+        assertThat(COUNTER.tryAcquire(counter, START + PERIOD, 1).allowed()).isTrue(); // rolls
+        assertThat(counter.epoch).isNotSameAs(old);
+        assertThat(counter.epoch.previous).isEqualTo(5);
+        assertThat(old.add(seen, 1)).as("an increment on the replaced epoch").isFalse();
+    }
+
+    /** A roller that sealed and stalled before publishing blocks nobody: the next request finishes the roll. */
+    @Test
+    void aStalledRollIsFinishedByTheNextRequest() {
+        SlidingWindowCounter.Counter counter = (SlidingWindowCounter.Counter) COUNTER.newState(START);
+        COUNTER.tryAcquire(counter, START, 5);
+        SlidingWindowCounter.Epoch old = counter.epoch;
+        assertThat(old.seal(5)).isTrue(); // sealed, not yet replaced
+
+        // A late thread (its time still in the old window) finishes the roll at the window's end.
+        Decision decision = COUNTER.tryAcquire(counter, START + PERIOD - 1, 1);
+        assertThat(counter.epoch).isNotSameAs(old);
+        assertThat(counter.epoch.start).isEqualTo(START + PERIOD);
+        assertThat(counter.epoch.previous).isEqualTo(5);
+        // Its time precedes the new window, which weighs the previous window fully: 64 - 5 - 1.
+        assertThat(decision.allowed()).isTrue();
+        assertThat(decision.remaining()).isEqualTo(CAPACITY - 6);
     }
 }
