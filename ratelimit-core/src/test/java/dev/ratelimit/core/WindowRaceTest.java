@@ -6,11 +6,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -31,8 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * would. The reference makes them one by one on the locked general path (the limit given twice),
  * which {@link SingleLimitPathTest} shows decides as a single limit does. A failure names its seed.
  *
- * <p>All threads of a phase read the same time, so none counts in an epoch being sealed; sealing
- * is checked step by step at the end.
+ * <p>All threads of a phase read the same time there, so none counts in an epoch being sealed:
+ * {@link #lateThreadsCountInTheOldWindowOrRetryInTheNew} gives half of them a time before the
+ * boundary, and sealing is also checked step by step.
  */
 @Timeout(60)
 class WindowRaceTest {
@@ -74,43 +77,15 @@ class WindowRaceTest {
         RateLimiter limiter = limiter(algorithm, limits, ticker);
 
         AtomicLongArray admitted = new AtomicLongArray(PHASES);
-        // A spinning barrier, not a parking one: woken one by one, threads would seldom meet on the
-        // first requests of a phase, which are the ones that race to open the next window.
-        AtomicInteger arrived = new AtomicInteger();
-        AtomicInteger started = new AtomicInteger(-1);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < THREADS; t++) {
-                futures.add(pool.submit(() -> {
-                    for (int phase = 0; phase < PHASES; phase++) {
-                        if (arrived.incrementAndGet() == (phase + 1) * THREADS) {
-                            ticker.advanceNanos(steps[phase]);
-                            started.set(phase);
-                        }
-                        while (started.get() < phase) {
-                            assertThat(System.nanoTime() - deadline).as("seed %d: phase %d stalled", seed, phase)
-                                    .isNegative();
-                            Thread.yield();
-                        }
-                        long taken = 0;
-                        for (int i = 0; i < perThread[phase]; i++) {
-                            Decision decision = limiter.tryAcquire("hot-key");
-                            assertThat(decision.remaining()).isBetween(0L, CAPACITY);
-                            taken += decision.allowed() ? 1 : 0;
-                        }
-                        admitted.addAndGet(phase, taken);
-                    }
-                    return null;
-                }));
+        inPhases(seed, phase -> ticker.advanceNanos(steps[phase]), (thread, phase) -> {
+            long taken = 0;
+            for (int i = 0; i < perThread[phase]; i++) {
+                Decision decision = limiter.tryAcquire("hot-key");
+                assertThat(decision.remaining()).isBetween(0L, CAPACITY);
+                taken += decision.allowed() ? 1 : 0;
             }
-            for (Future<?> future : futures) {
-                future.get(60, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+            admitted.addAndGet(phase, taken);
+        });
 
         // Within a phase time stands still and each request takes one permit, so the window only
         // fills: a phase admits min(demand, room), as the same requests made one by one would.
@@ -132,6 +107,126 @@ class WindowRaceTest {
             previousEnd = end;
         }
         assertThat(rolls).as("seed %d: phases that moved the window", seed).isGreaterThan(300);
+    }
+
+    /**
+     * Threads that read their times just before a window boundary race the ones that roll it: a
+     * late increment must land in the old window before its count is carried over (the sliding
+     * counter seals it), or fail and retry. Each phase that crosses a boundary gives half the
+     * threads a time just before it and half a time past it; the test snapshots the window's
+     * epoch between phases (a phase rolls at most once) and checks that every admitted permit is
+     * in exactly one epoch's final count, that none exceeds the capacity, and that a sliding
+     * counter's successor carried its predecessor's final count. A failure names its seed.
+     */
+    @ParameterizedTest(name = "{0}, seed {1}")
+    @MethodSource("lateCases")
+    void lateThreadsCountInTheOldWindowOrRetryInTheNew(Algorithm algorithm, long seed) throws Exception {
+        System.out.println("WindowRaceTest late threads: " + algorithm + ", seed " + seed);
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] perThread = new int[PHASES];
+        long[] steps = new long[PHASES];
+        long[] lags = new long[PHASES];
+        for (int phase = 0; phase < PHASES; phase++) {
+            perThread[phase] = 1 + random.nextInt(16);
+            steps[phase] = 1 + random.nextLong(PERIOD); // at most a period: a phase rolls at most once
+            lags[phase] = random.nextLong(PERIOD / 4);
+        }
+        Policy policy = new Policy(algorithm, List.of(Limit.of(CAPACITY, Duration.ofNanos(PERIOD))));
+        WindowStrategy<?> strategy = algorithm == Algorithm.FIXED_WINDOW
+                ? new FixedWindow(policy) : new SlidingWindowCounter(policy);
+        long[] times = {random.nextLong(), 0}; // on time, late: written before a phase starts
+        Object state = strategy.newState(times[0]);
+        List<Object> epochs = new ArrayList<>();
+        AtomicLong admitted = new AtomicLong();
+        inPhases(seed, phase -> {
+            Object epoch = epochOf(state);
+            if (epochs.isEmpty() || epochs.get(epochs.size() - 1) != epoch) {
+                epochs.add(epoch);
+            }
+            times[0] += steps[phase];
+            long due = epoch instanceof FixedWindow.Epoch fixed ? fixed.end
+                    : ((SlidingWindowCounter.Epoch) epoch).start + PERIOD;
+            times[1] = times[0] - due >= 0 ? due - 1 - lags[phase] : times[0];
+        }, (thread, phase) -> {
+            long now = times[thread % 2];
+            for (int i = 0; i < perThread[phase]; i++) {
+                admitted.addAndGet(strategy.tryAcquire(state, now, 1).allowed() ? 1 : 0);
+            }
+        });
+        Object last = epochOf(state);
+        if (epochs.get(epochs.size() - 1) != last) {
+            epochs.add(last);
+        }
+
+        long counted = 0;
+        for (int i = 0; i < epochs.size(); i++) {
+            long count = countOf(epochs.get(i));
+            assertThat(count).as("seed %d, epoch %d", seed, i).isBetween(0L, CAPACITY);
+            counted += count;
+            if (i > 0 && epochs.get(i) instanceof SlidingWindowCounter.Epoch next) {
+                assertThat(next.previous).as("seed %d, epoch %d: previous count", seed, i)
+                        .isIn(0L, countOf(epochs.get(i - 1)));
+            }
+        }
+        assertThat(counted).as("seed %d: permits in epochs", seed).isEqualTo(admitted.get());
+        assertThat(epochs.size()).as("seed %d: epochs", seed).isGreaterThan(300);
+    }
+
+    static Stream<Arguments> lateCases() {
+        return Stream.of(Algorithm.FIXED_WINDOW, Algorithm.SLIDING_WINDOW_COUNTER)
+                .flatMap(algorithm -> Stream.of(21L, 22L, 23L, System.nanoTime()).map(seed -> Arguments.of(algorithm, seed)));
+    }
+
+    private static Object epochOf(Object state) {
+        return state instanceof FixedWindow.Window window ? window.epoch : ((SlidingWindowCounter.Counter) state).epoch;
+    }
+
+    private static long countOf(Object epoch) {
+        return epoch instanceof FixedWindow.Epoch fixed ? fixed.count
+                : ((SlidingWindowCounter.Epoch) epoch).current & ~SlidingWindowCounter.Epoch.SEALED;
+    }
+
+    /** One thread's requests in one phase. */
+    private interface PhaseBody {
+        void run(int thread, int phase);
+    }
+
+    /**
+     * Runs {@code body} on {@link #THREADS} threads phase by phase; the last thread to arrive runs
+     * {@code between} before the phase starts. A spinning barrier, not a parking one: woken one by
+     * one, threads would seldom meet on the first requests of a phase, which race to roll the window.
+     */
+    private static void inPhases(long seed, IntConsumer between, PhaseBody body) throws Exception {
+        AtomicInteger arrived = new AtomicInteger();
+        AtomicInteger started = new AtomicInteger(-1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int phase = 0; phase < PHASES; phase++) {
+                        if (arrived.incrementAndGet() == (phase + 1) * THREADS) {
+                            between.accept(phase);
+                            started.set(phase);
+                        }
+                        while (started.get() < phase) {
+                            assertThat(System.nanoTime() - deadline).as("seed %d: phase %d stalled", seed, phase)
+                                    .isNegative();
+                            Thread.yield();
+                        }
+                        body.run(thread, phase);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> future : futures) {
+                future.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private static RateLimiter limiter(Algorithm algorithm, int limits, ManualTicker ticker) {
