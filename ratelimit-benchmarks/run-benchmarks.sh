@@ -26,10 +26,11 @@ fi
 ./mvnw -B -q -pl ratelimit-benchmarks -am package -DskipTests
 mkdir -p "$DATA"
 
+# Names the changed files, so that a figure never silently belongs to code no commit holds. Read
+# before machine.txt is rewritten below, which would otherwise always count as a change.
+changed=$(git status --porcelain --untracked-files=no | awk '{print $2}' | tr '\n' ' ')
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    # Names the changed files, so that a figure never silently belongs to code no commit holds.
-    changed=$(git status --porcelain --untracked-files=no | awk '{print $2}' | tr '\n' ' ')
     echo "commit: $(git rev-parse --short HEAD)${changed:+ (uncommitted changes: $changed)}"
     echo "cpus: $(nproc)"
     echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
