@@ -36,6 +36,8 @@ import org.apache.commons.logging.LogFactory;
 public final class RateLimitEnforcer {
 
     private static final Log logger = LogFactory.getLog(RateLimitEnforcer.class);
+    /** Where an inline rule keeps its one limiter; such a rule has no tiers, so nothing else is filed under it. */
+    private static final String NO_TIER = "";
 
     private final RateLimiterFactory factory;
     private final List<RateLimitListener> listeners;
@@ -43,7 +45,13 @@ public final class RateLimitEnforcer {
     private final String defaultTier;
     private final boolean shadow;
     private final Map<String, RuleDefinition> rules = new ConcurrentHashMap<>();
-    private final Map<LimiterId, RateLimiter> limiters = new ConcurrentHashMap<>();
+    /**
+     * Limiters by rule, then by tier; an inline rule's one limiter under {@link #NO_TIER}. Two
+     * lookups by strings whose hashes are cached, rather than one by a (rule, tier) record that
+     * every request would allocate and hash anew.
+     */
+    private final Map<String, Map<String, RateLimiter>> limiters = new ConcurrentHashMap<>();
+
 
     /**
      * Validates the properties and registers their rules.
@@ -344,10 +352,12 @@ public final class RateLimitEnforcer {
     }
 
     private RateLimiter limiter(String rule, String tier) {
-        LimiterId id = new LimiterId(rule, tier);
-        RateLimiter limiter = limiters.get(id);
+        Map<String, RateLimiter> byTier = limiters.get(rule);
+        RateLimiter limiter = byTier == null ? null : byTier.get(tier == null ? NO_TIER : tier);
         return limiter != null ? limiter
-                : limiters.computeIfAbsent(id, i -> factory.create(tier == null ? rule : rule + "/" + tier, policy(rule, tier)));
+                : limiters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>()).computeIfAbsent(
+                        tier == null ? NO_TIER : tier,
+                        t -> factory.create(tier == null ? rule : rule + "/" + tier, policy(rule, tier)));
     }
 
     private Policy policy(String rule, String tier) {
@@ -360,9 +370,6 @@ public final class RateLimitEnforcer {
             throw new IllegalArgumentException("tier names no tier: \"" + tier + "\"; tiers are " + tiers.keySet());
         }
         return new Policy(definition.algorithm(), limits);
-    }
-
-    private record LimiterId(String rule, String tier) {
     }
 
     /**
