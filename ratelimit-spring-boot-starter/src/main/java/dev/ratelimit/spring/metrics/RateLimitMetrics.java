@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Records every decision in Micrometer: a counter {@value #REQUESTS} tagged {@code rule},
@@ -34,7 +35,11 @@ public final class RateLimitMetrics implements RateLimitListener {
     public static final String DECISION = "ratelimit.decision";
 
     private final MeterRegistry registry;
-    private final Map<CounterId, Counter> counters = new ConcurrentHashMap<>();
+    /**
+     * Counters by rule, then tier tag, then outcome: looked up by strings whose hashes are cached,
+     * so recording a decision allocates nothing (a composite key would be built per decision).
+     */
+    private final Map<String, Map<String, AtomicReferenceArray<Counter>>> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     /** Creates meters in {@code registry} as decisions arrive. */
@@ -68,10 +73,19 @@ public final class RateLimitMetrics implements RateLimitListener {
     }
 
     private Counter counter(String rule, String tier, Outcome outcome) {
-        return counters.computeIfAbsent(new CounterId(rule, tier == null ? "none" : tier, outcome), id -> Counter.builder(REQUESTS)
-                .description("Requests decided by a rate-limit rule")
-                .tag("rule", id.rule()).tag("tier", id.tier()).tag("outcome", id.outcome().tag())
-                .register(registry));
+        String tierTag = tier == null ? "none" : tier;
+        AtomicReferenceArray<Counter> byOutcome = counters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>())
+                .computeIfAbsent(tierTag, t -> new AtomicReferenceArray<>(Outcome.values().length));
+        Counter counter = byOutcome.get(outcome.ordinal());
+        if (counter == null) {
+            // Racing threads may both build it: the registry returns the one meter for these tags.
+            counter = Counter.builder(REQUESTS)
+                    .description("Requests decided by a rate-limit rule")
+                    .tag("rule", rule).tag("tier", tierTag).tag("outcome", outcome.tag())
+                    .register(registry);
+            byOutcome.set(outcome.ordinal(), counter);
+        }
+        return counter;
     }
 
     private Timer timer(String rule) {
@@ -79,8 +93,5 @@ public final class RateLimitMetrics implements RateLimitListener {
                 .description("Time a rate-limit rule took to decide")
                 .tag("rule", r)
                 .register(registry));
-    }
-
-    private record CounterId(String rule, String tier, Outcome outcome) {
     }
 }
