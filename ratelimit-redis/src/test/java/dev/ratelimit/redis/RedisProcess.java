@@ -88,6 +88,11 @@ public final class RedisProcess implements AutoCloseable {
     @Override
     public void close() {
         kill();
+        delete(dir);
+    }
+
+    /** Deletes {@code dir} and everything in it. */
+    static void delete(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
         } catch (IOException e) {
