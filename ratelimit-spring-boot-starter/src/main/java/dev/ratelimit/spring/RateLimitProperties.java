@@ -18,6 +18,9 @@ public class RateLimitProperties {
     /** Order of the filter when Spring Security is absent or left where it is: just after its chain. */
     public static final int DEFAULT_FILTER_ORDER = -90;
 
+    /** Default order of the filter that runs rules marked early: before Spring Security's chain, at -100. */
+    public static final int DEFAULT_EARLY_FILTER_ORDER = -110;
+
     /** Whether rate limiting is enabled. */
     private boolean enabled = true;
 
@@ -44,6 +47,9 @@ public class RateLimitProperties {
 
     /** Order of the servlet filter; lower runs earlier. */
     private int filterOrder = DEFAULT_FILTER_ORDER;
+
+    /** Order of the second servlet filter, which runs the rules marked early; lower than filter-order. */
+    private int earlyFilterOrder = DEFAULT_EARLY_FILTER_ORDER;
 
     /** URI for the "type" member of problem responses. */
     private String problemType = "about:blank";
@@ -138,6 +144,14 @@ public class RateLimitProperties {
 
     public void setFilterOrder(int filterOrder) {
         this.filterOrder = filterOrder;
+    }
+
+    public int getEarlyFilterOrder() {
+        return earlyFilterOrder;
+    }
+
+    public void setEarlyFilterOrder(int earlyFilterOrder) {
+        this.earlyFilterOrder = earlyFilterOrder;
     }
 
     public String getProblemType() {
@@ -332,6 +346,12 @@ public class RateLimitProperties {
         /** Whether this rule only reports would-be denials; ratelimit.shadow when unset. */
         private Boolean shadow;
 
+        /**
+         * Whether this rule runs in the early filter (ratelimit.early-filter-order), before Spring
+         * Security's chain by default, so that it counts requests before credentials are checked.
+         */
+        private boolean early;
+
         public String getName() {
             return name;
         }
@@ -395,5 +415,18 @@ public class RateLimitProperties {
         public void setShadow(Boolean shadow) {
             this.shadow = shadow;
         }
+
+        public boolean isEarly() {
+            return early;
+        }
+
+        public void setEarly(boolean early) {
+            this.early = early;
+        }
+    }
+
+    /** Whether any rule runs in the early filter. */
+    public boolean hasEarlyRules() {
+        return rules.stream().anyMatch(Rule::isEarly);
     }
 }

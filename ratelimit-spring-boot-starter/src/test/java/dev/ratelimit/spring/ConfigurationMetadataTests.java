@@ -23,7 +23,8 @@ class ConfigurationMetadataTests {
         assertThat(properties).extracting(p -> p.get("name")).containsExactlyInAnyOrder(
                 "ratelimit.enabled", "ratelimit.default-tier", "ratelimit.algorithm", "ratelimit.headers",
                 "ratelimit.trusted-proxies", "ratelimit.ipv6-prefix-length", "ratelimit.api-key-header",
-                "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.problem-type", "ratelimit.shadow",
+                "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.early-filter-order", "ratelimit.problem-type",
+                "ratelimit.shadow",
                 "ratelimit.memory.max-keys", "ratelimit.tiers", "ratelimit.api-keys", "ratelimit.rules",
                 "ratelimit.exclude-paths", "ratelimit.store",
                 "ratelimit.redis.key-prefix", "ratelimit.redis.command-timeout", "ratelimit.redis.failure-mode",

@@ -25,6 +25,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -110,6 +111,34 @@ public final class RateLimitAutoConfiguration {
                 RateLimitProperties properties) {
             FilterRegistrationBean<RateLimitFilter> registration = new FilterRegistrationBean<>(filter);
             registration.setOrder(properties.getFilterOrder());
+            return registration;
+        }
+
+        /**
+         * The rules marked {@code early}, in a filter of their own at {@code ratelimit.early-filter-order}:
+         * before Spring Security's chain by default, so that an IP rule on a login form counts requests
+         * before credentials are checked, while the other rules still see the authenticated user.
+         * Registered but disabled when no rule is early. Not a bean itself, so that it does not stand in
+         * for the main {@link RateLimitFilter} bean that applications may replace.
+         */
+        @Bean
+        @ConditionalOnMissingBean(name = "rateLimitEarlyFilterRegistration")
+        FilterRegistrationBean<RateLimitFilter> rateLimitEarlyFilterRegistration(RateLimitProperties properties,
+                RateLimitEnforcer enforcer, ClientIpResolver ips, TierResolver tiers, ClientKeyResolver keys,
+                RateLimitResponses responses, ConfigurableListableBeanFactory beanFactory) {
+            boolean early = properties.hasEarlyRules();
+            if (early && properties.getEarlyFilterOrder() >= properties.getFilterOrder()) {
+                throw new InvalidConfigurationPropertyValueException("ratelimit.early-filter-order",
+                        properties.getEarlyFilterOrder(), "must be lower than ratelimit.filter-order ("
+                                + properties.getFilterOrder() + "), or the rules marked early would run later");
+            }
+            FilterRegistrationBean<RateLimitFilter> registration = new FilterRegistrationBean<>(
+                    new RateLimitFilter(properties, enforcer, ips, tiers, keys, responses, beanFactory, true));
+            // Its own name, which OncePerRequestFilter's already-filtered marker is built from: under the
+            // main filter's name, whichever ran second would take the request as already filtered.
+            registration.setName("rateLimitEarlyFilter");
+            registration.setOrder(properties.getEarlyFilterOrder());
+            registration.setEnabled(early);
             return registration;
         }
 

@@ -91,13 +91,15 @@ public final class RateLimitRedisAutoConfiguration {
                 return new RedisUnavailableHandler(responses, store.retryAfterSeconds());
             }
 
-            /** Just outside the rate-limit filter, so that its RedisUnavailableException becomes a 503. */
+            /** Just outside the first rate-limit filter, so that a RedisUnavailableException from either becomes a 503. */
             @Bean
             @ConditionalOnMissingBean(name = "rateLimitRedisUnavailableRegistration")
             FilterRegistrationBean<RedisUnavailableHandler> rateLimitRedisUnavailableRegistration(
                     RedisUnavailableHandler handler, RateLimitProperties properties) {
                 FilterRegistrationBean<RedisUnavailableHandler> registration = new FilterRegistrationBean<>(handler);
-                registration.setOrder(properties.getFilterOrder() - 1);
+                int first = properties.hasEarlyRules()
+                        ? Math.min(properties.getFilterOrder(), properties.getEarlyFilterOrder()) : properties.getFilterOrder();
+                registration.setOrder(first - 1);
                 return registration;
             }
         }

@@ -42,13 +42,28 @@ public final class RateLimitFilter extends OncePerRequestFilter {
     private volatile FilteredAttribute filteredAttribute;
 
     /**
-     * Compiles the rules of {@code properties}.
+     * Compiles the rules of {@code properties} that are not marked early.
      *
      * @param beanFactory resolves {@code @bean} references in SpEL keys; may be null
      * @throws InvalidConfigurationPropertyValueException naming a bad path pattern, method or key
      */
     public RateLimitFilter(RateLimitProperties properties, RateLimitEnforcer enforcer, ClientIpResolver ips,
             TierResolver tiers, ClientKeyResolver keys, RateLimitResponses responses, BeanFactory beanFactory) {
+        this(properties, enforcer, ips, tiers, keys, responses, beanFactory, false);
+    }
+
+    /**
+     * Compiles the rules of {@code properties} whose {@code early} flag is {@code early}: the
+     * starter registers one filter for each, at {@code ratelimit.filter-order} and
+     * {@code ratelimit.early-filter-order}. Both filters record their decisions on the request, so
+     * the later one's headers report every rule the request met.
+     *
+     * @param beanFactory resolves {@code @bean} references in SpEL keys; may be null
+     * @throws InvalidConfigurationPropertyValueException naming a bad path pattern, method or key
+     */
+    public RateLimitFilter(RateLimitProperties properties, RateLimitEnforcer enforcer, ClientIpResolver ips,
+            TierResolver tiers, ClientKeyResolver keys, RateLimitResponses responses, BeanFactory beanFactory,
+            boolean early) {
         this.enforcer = enforcer;
         this.tiers = tiers;
         this.responses = responses;
@@ -58,6 +73,9 @@ public final class RateLimitFilter extends OncePerRequestFilter {
         List<WebRule> compiled = new ArrayList<>();
         for (int i = 0; i < properties.getRules().size(); i++) {
             RateLimitProperties.Rule rule = properties.getRules().get(i);
+            if (rule.isEarly() != early) {
+                continue;
+            }
             String path = "ratelimit.rules[" + i + "]";
             Set<String> methods = rule.getMethods().stream().map(m -> m.trim().toUpperCase(Locale.ROOT))
                     .collect(Collectors.toUnmodifiableSet());

@@ -26,6 +26,10 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.mock.web.MockFilterConfig;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
+import org.springframework.mock.web.MockServletContext;
 
 class RateLimitAutoConfigurationTests {
 
@@ -56,6 +60,62 @@ class RateLimitAutoConfigurationTests {
             assertThat(properties.getApiKeyHeader()).isEqualTo("X-API-Key");
             assertThat(properties.getDefaultTier()).isEqualTo("free");
         });
+    }
+
+    @Test
+    void earlyFilterIsRegisteredDisabledUntilARuleIsMarkedEarly() {
+        runner.withPropertyValues("ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**").run(context -> {
+            FilterRegistrationBean<?> early = context.getBean("rateLimitEarlyFilterRegistration", FilterRegistrationBean.class);
+            assertThat(early.isEnabled()).isFalse();
+            assertThat(context).hasSingleBean(RateLimitFilter.class);
+        });
+        runner.withPropertyValues("ratelimit.rules[0].name=login", "ratelimit.rules[0].paths=/login",
+                "ratelimit.rules[0].early=true", "ratelimit.early-filter-order=-120").run(context -> {
+            FilterRegistrationBean<?> early = context.getBean("rateLimitEarlyFilterRegistration", FilterRegistrationBean.class);
+            assertThat(early.isEnabled()).isTrue();
+            assertThat(early.getOrder()).isEqualTo(-120);
+            assertThat(early.getFilterName()).isEqualTo("rateLimitEarlyFilter");
+            assertThat(early.getFilter()).isNotSameAs(context.getBean(RateLimitFilter.class));
+        });
+    }
+
+    /**
+     * What a servlet container does: each registration's filter is initialised under the
+     * registration's name, which OncePerRequestFilter's already-filtered marker is built from. Under
+     * one name, the second filter would take the request as already filtered and skip its rules.
+     */
+    @Test
+    void bothFiltersApplyTheirRulesToOneRequest() {
+        runner.withPropertyValues("ratelimit.rules[0].name=early", "ratelimit.rules[0].paths=/x",
+                "ratelimit.rules[0].early=true", "ratelimit.rules[1].name=main", "ratelimit.rules[1].paths=/x",
+                "ratelimit.rules[1].tier=paid", "ratelimit.tiers.paid.limits[0].limit=20",
+                "ratelimit.tiers.paid.limits[0].period=1m").run(context -> {
+            FilterRegistrationBean<?> main = context.getBean("rateLimitFilterRegistration", FilterRegistrationBean.class);
+            FilterRegistrationBean<?> early = context.getBean("rateLimitEarlyFilterRegistration", FilterRegistrationBean.class);
+            MockServletContext servletContext = new MockServletContext();
+            // The main registration leaves its name to be deduced from the filter bean's name.
+            main.getFilter().init(new MockFilterConfig(servletContext, "rateLimitFilter"));
+            early.getFilter().init(new MockFilterConfig(servletContext, early.getFilterName()));
+            MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            early.getFilter().doFilter(request, response,
+                    (req, res) -> main.getFilter().doFilter(req, res, (last, lastResponse) -> {
+                    }));
+            assertThat(response.getHeader("RateLimit-Policy")).isEqualTo("\"free\";q=10;w=60, \"paid\";q=20;w=60");
+        });
+    }
+
+    @Test
+    void earlyFilterOrderMustComeBeforeTheMainFilter() {
+        runner.withPropertyValues("ratelimit.rules[0].name=login", "ratelimit.rules[0].paths=/login",
+                "ratelimit.rules[0].early=true", "ratelimit.early-filter-order=-90").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).rootCause()
+                    .hasMessageContaining("ratelimit.early-filter-order").hasMessageContaining("-90")
+                    .hasMessageContaining("must be lower than ratelimit.filter-order (-90)");
+        });
+        // Without an early rule the order is not used, so it is not checked either.
+        runner.withPropertyValues("ratelimit.early-filter-order=0").run(context -> assertThat(context).hasNotFailed());
     }
 
     @Test

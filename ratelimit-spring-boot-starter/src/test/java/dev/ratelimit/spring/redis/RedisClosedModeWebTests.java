@@ -33,12 +33,15 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 /**
  * Closed mode over HTTP: while Redis answers, requests are limited as usual; once the test's own
  * {@code redis-server} is killed, the filter and a {@code @RateLimited} handler both answer 503
- * with the IANA problem type, never 429 or 500, even behind a catch-all exception handler.
+ * with the IANA problem type, never 429 or 500, even behind a catch-all exception handler; so does
+ * the early filter, which runs before the main one.
  */
 @SpringBootTest(classes = RedisClosedModeWebTests.App.class, properties = {
     "ratelimit.store=redis", "ratelimit.redis.failure-mode=closed", "ratelimit.redis.circuit-breaker-wait=1500ms",
     "ratelimit.tiers.free.limits[0].limit=2", "ratelimit.tiers.free.limits[0].period=1h",
     "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**", "ratelimit.rules[0].key=ip",
+    "ratelimit.rules[1].name=login", "ratelimit.rules[1].paths=/login", "ratelimit.rules[1].key=ip",
+    "ratelimit.rules[1].early=true",
 })
 @AutoConfigureMockMvc
 class RedisClosedModeWebTests {
@@ -69,9 +72,11 @@ class RedisClosedModeWebTests {
         mvc.perform(get("/api/items").with(r -> ip(r, "192.0.2.1"))).andExpect(status().isOk());
         mvc.perform(get("/api/items").with(r -> ip(r, "192.0.2.1"))).andExpect(status().isTooManyRequests());
         mvc.perform(get("/annotated").with(r -> ip(r, "192.0.2.1"))).andExpect(status().isOk());
+        mvc.perform(get("/login").with(r -> ip(r, "192.0.2.1"))).andExpect(status().isOk())
+                .andExpect(header().string("X-RateLimit-Remaining", "1"));
 
         REDIS.kill();
-        for (String path : new String[] {"/api/items", "/annotated"}) {
+        for (String path : new String[] {"/api/items", "/annotated", "/login"}) {
             for (int i = 0; i < 2; i++) { // the first waits for the timeout, the second meets the open breaker
                 mvc.perform(get(path).with(r -> ip(r, "192.0.2.9")))
                         .andExpect(status().isServiceUnavailable())
@@ -113,6 +118,11 @@ class RedisClosedModeWebTests {
         @GetMapping("/api/items")
         public String items() {
             return "items";
+        }
+
+        @GetMapping("/login")
+        public String login() {
+            return "login";
         }
 
         @GetMapping("/annotated")

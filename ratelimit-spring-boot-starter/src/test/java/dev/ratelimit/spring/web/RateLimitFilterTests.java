@@ -272,10 +272,7 @@ class RateLimitFilterTests {
     }
 
     private ResultActions call(MockHttpServletRequestBuilder request, String remoteAddress) throws Exception {
-        return mvc.perform(request.with(r -> {
-            r.setRemoteAddr(remoteAddress);
-            return r;
-        }));
+        return WebRunners.perform(mvc, request, remoteAddress);
     }
 
     @SpringBootConfiguration

@@ -11,6 +11,8 @@ import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.webmvc.autoconfigure.DispatcherServletAutoConfiguration;
 import org.springframework.boot.webmvc.autoconfigure.WebMvcAutoConfiguration;
 import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.ResultActions;
+import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 
 /** A servlet application with the starter, Spring MVC and time stopped, for tests that each configure their own. */
@@ -33,5 +35,14 @@ final class WebRunners {
     static MockMvc mvc(AssertableWebApplicationContext context) {
         assertThat(context).hasNotFailed();
         return MockMvcBuilders.webAppContextSetup(context).addFilters(context.getBean(RateLimitFilter.class)).build();
+    }
+
+    /** Performs {@code request} as if it came from {@code remoteAddress}. */
+    static ResultActions perform(MockMvc mvc, MockHttpServletRequestBuilder request, String remoteAddress)
+            throws Exception {
+        return mvc.perform(request.with(r -> {
+            r.setRemoteAddr(remoteAddress);
+            return r;
+        }));
     }
 }

@@ -1,0 +1,157 @@
+package dev.ratelimit.spring.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.springframework.security.test.web.servlet.request.SecurityMockMvcRequestPostProcessors.httpBasic;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+import dev.ratelimit.core.ManualTicker;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.web.servlet.AbstractFilterRegistrationBean;
+import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.security.config.Customizer;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.userdetails.User;
+import org.springframework.security.provisioning.InMemoryUserDetailsManager;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.ResultActions;
+import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * A rule marked {@code early} and a {@code principal} rule in one application: the early rule runs
+ * in its own filter before Spring Security's chain, so failed logins are counted and refused before
+ * credentials are checked, while the principal rule still runs after the chain and sees the user.
+ * Each test uses its own client addresses, so the tests share one context without sharing buckets.
+ * Time stands still (a {@link ManualTicker}): the limits are 3 a minute and nothing refills.
+ */
+@SpringBootTest(classes = EarlyRulesTests.App.class, properties = {
+    "ratelimit.tiers.free.limits[0].limit=3", "ratelimit.tiers.free.limits[0].period=1m",
+    "ratelimit.rules[0].name=login", "ratelimit.rules[0].paths=/login", "ratelimit.rules[0].methods=POST",
+    "ratelimit.rules[0].key=ip", "ratelimit.rules[0].early=true",
+    "ratelimit.rules[1].name=user", "ratelimit.rules[1].paths=/user/**", "ratelimit.rules[1].key=principal",
+    "ratelimit.rules[2].name=user-ip", "ratelimit.rules[2].paths=/user/**", "ratelimit.rules[2].key=ip",
+    "ratelimit.rules[2].early=true",
+})
+@AutoConfigureMockMvc
+class EarlyRulesTests {
+
+    @Autowired
+    private MockMvc mvc;
+
+    @Autowired
+    private ApplicationContext context;
+
+    @Test
+    void earlyFilterRunsBeforeSpringSecuritysChainAndTheMainFilterAfterIt() {
+        int security = order("securityFilterChainRegistration");
+        assertThat(order("rateLimitEarlyFilterRegistration")).isEqualTo(-110).isLessThan(security);
+        assertThat(order("rateLimitFilterRegistration")).isEqualTo(-90).isGreaterThan(security);
+        assertThat(context.getBean("rateLimitEarlyFilterRegistration", AbstractFilterRegistrationBean.class).isEnabled())
+                .isTrue();
+    }
+
+    @Test
+    void earlyRuleRefusesBadLoginsBeforeCredentialsAreChecked() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            call(post("/login").with(httpBasic("alice", "wrong")), "192.0.2.10").andExpect(status().isUnauthorized());
+        }
+        // 429, not 401: the early filter answered before Spring Security looked at the password.
+        call(post("/login").with(httpBasic("alice", "wrong")), "192.0.2.10")
+                .andExpect(status().isTooManyRequests()).andExpect(header().exists("Retry-After"));
+        call(post("/login").with(httpBasic("alice", "wrong")), "192.0.2.11").andExpect(status().isUnauthorized());
+    }
+
+    @Test
+    void mainFilterStillKeysByTheAuthenticatedUser() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            call(get("/user/me").with(httpBasic("alice", "pw")), "192.0.2.20").andExpect(status().isOk());
+        }
+        // A fresh address, so the early user-ip rule admits; the principal rule refuses alice, which it
+        // could not do if it ran before authentication (principal keys then fall back to the address).
+        call(get("/user/me").with(httpBasic("alice", "pw")), "192.0.2.21").andExpect(status().isTooManyRequests())
+                .andExpect(header().string("RateLimit", "\"free\";r=2;t=20, \"user-free\";r=0;t=60"));
+        // bob has his own 3 from a fresh address, but the early rule has spent the first one's.
+        call(get("/user/me").with(httpBasic("bob", "pw")), "192.0.2.22").andExpect(status().isOk());
+        call(get("/user/me").with(httpBasic("bob", "pw")), "192.0.2.20").andExpect(status().isTooManyRequests())
+                .andExpect(header().string("RateLimit", "\"free\";r=0;t=60"));
+    }
+
+    /**
+     * Both rules share the tier "free", so the IETF headers name the first by the tier and the
+     * second by rule and tier, as they do for two rules in one filter.
+     */
+    @Test
+    void headersOfTheMainFilterReportTheEarlyRulesToo() throws Exception {
+        call(get("/user/me").with(httpBasic("carol", "pw")), "192.0.2.30").andExpect(status().isOk())
+                .andExpect(header().string("RateLimit-Policy", "\"free\";q=3;w=60, \"user-free\";q=3;w=60"))
+                .andExpect(header().string("RateLimit", "\"free\";r=2;t=20, \"user-free\";r=2;t=20"))
+                .andExpect(header().string("X-RateLimit-Remaining", "2"));
+    }
+
+    @Test
+    void anUnauthenticatedRequestMeetsOnlyTheEarlyRule() throws Exception {
+        // Refused by Spring Security after the early filter took a permit, so the main filter never ran.
+        call(get("/user/me"), "192.0.2.40").andExpect(status().isUnauthorized());
+        call(get("/user/me").with(httpBasic("dave", "pw")), "192.0.2.40").andExpect(status().isOk())
+                .andExpect(header().string("RateLimit", "\"free\";r=1;t=40, \"user-free\";r=2;t=20"));
+    }
+
+    private int order(String registration) {
+        return context.getBean(registration, AbstractFilterRegistrationBean.class).getOrder();
+    }
+
+    private ResultActions call(MockHttpServletRequestBuilder request, String remoteAddress) throws Exception {
+        return WebRunners.perform(mvc, request, remoteAddress);
+    }
+
+    @SpringBootConfiguration
+    @EnableAutoConfiguration
+    static class App {
+
+        @Bean
+        SecurityFilterChain security(HttpSecurity http) throws Exception {
+            return http.authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
+                    .httpBasic(Customizer.withDefaults()).csrf(csrf -> csrf.disable()).build();
+        }
+
+        @Bean
+        InMemoryUserDetailsManager users() {
+            return new InMemoryUserDetailsManager(User.withUsername("alice").password("{noop}pw").build(),
+                    User.withUsername("bob").password("{noop}pw").build(),
+                    User.withUsername("carol").password("{noop}pw").build(),
+                    User.withUsername("dave").password("{noop}pw").build());
+        }
+
+        /** Time stands still: every figure in a header is exact. */
+        @Bean
+        ManualTicker ticker() {
+            return new ManualTicker();
+        }
+
+        @RestController
+        static class Endpoints {
+
+            @PostMapping("/login")
+            String login() {
+                return "in";
+            }
+
+            @GetMapping("/user/me")
+            String me() {
+                return "me";
+            }
+        }
+    }
+}
