@@ -18,7 +18,7 @@ public class RateLimitProperties {
     /** Order of the filter when Spring Security is absent or left where it is: just after its chain. */
     public static final int DEFAULT_FILTER_ORDER = -90;
 
-    /** Default order of the filter that runs rules marked early: before Spring Security's chain, at -100. */
+    /** Default order of the filter that runs rules marked early: before Spring Security's chain, which is at -100. */
     public static final int DEFAULT_EARLY_FILTER_ORDER = -110;
 
     /** Whether rate limiting is enabled. */

@@ -16,6 +16,8 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -31,6 +33,8 @@ import org.springframework.web.util.pattern.PatternParseException;
  * parsed (see {@link RequestPaths}).
  */
 public final class RateLimitFilter extends OncePerRequestFilter {
+
+    private static final Log LOG = LogFactory.getLog(RateLimitFilter.class);
 
     private final RateLimitEnforcer enforcer;
     private final TierResolver tiers;
@@ -77,6 +81,11 @@ public final class RateLimitFilter extends OncePerRequestFilter {
                 continue;
             }
             String path = "ratelimit.rules[" + i + "]";
+            if (early && rule.getKey() != null && rule.getKey().trim().equals("principal")) {
+                LOG.warn(path + ".key is principal in a rule marked early, which runs before Spring Security's chain"
+                        + " has authenticated anyone, so its requests are keyed by client IP instead; use key: ip, or"
+                        + " leave the rule in the main filter");
+            }
             Set<String> methods = rule.getMethods().stream().map(m -> m.trim().toUpperCase(Locale.ROOT))
                     .collect(Collectors.toUnmodifiableSet());
             compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths()), methods,

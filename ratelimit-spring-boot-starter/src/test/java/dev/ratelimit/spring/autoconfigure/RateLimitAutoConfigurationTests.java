@@ -22,8 +22,11 @@ import dev.ratelimit.spring.web.RateLimitResponses;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.mock.web.MockFilterConfig;
@@ -31,6 +34,7 @@ import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.mock.web.MockServletContext;
 
+@ExtendWith(OutputCaptureExtension.class)
 class RateLimitAutoConfigurationTests {
 
     private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
@@ -103,6 +107,17 @@ class RateLimitAutoConfigurationTests {
                     }));
             assertThat(response.getHeader("RateLimit-Policy")).isEqualTo("\"free\";q=10;w=60, \"paid\";q=20;w=60");
         });
+    }
+
+    @Test
+    void aPrincipalKeyInAnEarlyRuleIsReportedAtStartUp(CapturedOutput output) {
+        runner.withPropertyValues("ratelimit.rules[0].name=main", "ratelimit.rules[0].key=principal",
+                "ratelimit.rules[1].name=early", "ratelimit.rules[1].key=principal", "ratelimit.rules[1].early=true")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(output).contains("ratelimit.rules[1].key is principal in a rule marked early")
+                            .doesNotContain("ratelimit.rules[0].key is principal");
+                });
     }
 
     @Test
