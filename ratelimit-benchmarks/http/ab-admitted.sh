@@ -2,8 +2,10 @@
 # Admitted-path A/B with a long warm-up (WARM_UP s of wrk, default 60, then DURATION s measured, default 15):
 # each app alone on CPU 1, wrk on CPU 0, ROUNDS rounds (default 2). The warm-up is long because the app's
 # JIT compiler shares CPU 1 with the requests: with -XX:+PrintCompilation, C2 was still compiling 30-40 s
-# into the load, so a shorter warm-up measures whichever app happened to finish compiling first. Build the apps first (run-http.sh does, or: ./mvnw -B -q -P http-bench
-# -pl ratelimit-benchmarks/http/plain,ratelimit-benchmarks/http/ours,ratelimit-benchmarks/http/bucket4j -am package -DskipTests).
+# into the load, so a shorter warm-up measures whichever app happened to finish compiling first.
+# Build the apps first: run-http.sh does, or delete ratelimit-benchmarks/http/*/target/app.jar (an app
+# whose module did not change is not repackaged and keeps its old starter), then ./mvnw -B -q -P http-bench
+# -pl ratelimit-benchmarks/http/plain,ratelimit-benchmarks/http/ours,ratelimit-benchmarks/http/bucket4j -am package -DskipTests.
 # VARIANTS (default "plain ours bucket4j") lists the apps to alternate; an entry app:arg,arg passes
 # Spring Boot arguments to that app, e.g. VARIANTS="plain ours ours:--ratelimit.headers=none" isolates
 # the cost of the rate-limit headers. Run from the repository root; prints one line per variant and
