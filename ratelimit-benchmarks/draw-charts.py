@@ -94,7 +94,7 @@ def hot_path(results):
               [f"{t} thread{'s' if t > 1 else ''}" for t in threads])
     print("### Hot path, one key\n")
     head = " | ".join(f"{t}T ops/µs | {t}T B/op | {t}T ÷ Bucket4j" for t in threads)
-    print(f"| Benchmark | {head} | denied/iteration |")
+    print(f"| Benchmark | {head} | denied, all measured iterations |")
     print("|---" * (1 + 3 * len(threads) + 1) + "|")
     for name, by in table.items():
         outcome = "DENIED" if "DENIED" in name else "ADMITTED"
