@@ -80,7 +80,8 @@ public final class RateLimitEnforcer {
         for (RateLimitProperties.Rule rule : properties.getRules()) {
             Algorithm algorithm = rule.getAlgorithm() != null ? rule.getAlgorithm() : properties.getAlgorithm();
             boolean ruleShadow = rule.getShadow() != null ? rule.getShadow() : shadow;
-            rules.put(rule.getName(), new RuleDefinition(rule.getName(), algorithm, rule.getTier(), null, ruleShadow));
+            rules.put(rule.getName(), new RuleDefinition(rule.getName(), algorithm, rule.getTier(), null, ruleShadow,
+                    rule.isEarly()));
         }
         for (RuleDefinition rule : rules.values()) {
             prepare(rule);
@@ -253,11 +254,12 @@ public final class RateLimitEnforcer {
      *                  inline {@code @RateLimited} limit, when there is no tier)
      * @param inline    whether the rule is a {@code @RateLimited} method's own limit, whose checks carry no tier
      * @param shadow    whether the rule only reports would-be denials
+     * @param early     whether the rule runs in the early filter ({@code ratelimit.rules[].early})
      * @param policies  what the rule enforces, by policy name: each tier it may apply, or the rule's
      *                  own name for an inline limit
      */
     public record RuleView(String name, Algorithm algorithm, String tier, boolean inline, boolean shadow,
-            Map<String, Policy> policies) {
+            boolean early, Map<String, Policy> policies) {
 
         /** Copies the map. */
         public RuleView {
@@ -280,7 +282,7 @@ public final class RateLimitEnforcer {
         tiersOf(definition.name()).keySet().forEach(policy -> policies.put(policy,
                 definition.inline() != null ? definition.inline() : policy(definition.name(), policy)));
         return new RuleView(definition.name(), definition.algorithm(), definition.tier(), definition.inline() != null,
-                definition.shadow(), policies);
+                definition.shadow(), definition.early(), policies);
     }
 
     /**
@@ -333,7 +335,7 @@ public final class RateLimitEnforcer {
      * @throws IllegalStateException if a different rule of that name exists
      */
     void define(String rule, Algorithm algorithm, String tier, Policy inline) {
-        RuleDefinition definition = new RuleDefinition(rule, algorithm, tier, inline, shadow);
+        RuleDefinition definition = new RuleDefinition(rule, algorithm, tier, inline, shadow, false);
         RuleDefinition existing = rules.putIfAbsent(rule, definition);
         if (existing != null && !existing.equals(definition)) {
             throw new IllegalStateException("rule \"" + rule + "\" is already defined as " + existing);
@@ -373,9 +375,10 @@ public final class RateLimitEnforcer {
     }
 
     /**
-     * A rule's algorithm, either its fixed tier (null: the client's) or its own inline policy, and
-     * whether it is in shadow mode.
+     * A rule's algorithm, either its fixed tier (null: the client's) or its own inline policy,
+     * whether it is in shadow mode, and whether it runs in the early filter.
      */
-    private record RuleDefinition(String name, Algorithm algorithm, String tier, Policy inline, boolean shadow) {
+    private record RuleDefinition(String name, Algorithm algorithm, String tier, Policy inline, boolean shadow,
+            boolean early) {
     }
 }

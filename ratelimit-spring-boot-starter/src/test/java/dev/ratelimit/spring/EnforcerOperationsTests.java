@@ -78,6 +78,20 @@ class EnforcerOperationsTests {
     }
 
     @Test
+    void rulesReportWhetherTheyRunInTheEarlyFilter() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(1).setEarly(true);
+        RateLimitEnforcer enforcer = enforcer(properties);
+        enforcer.define("Inline.method", Algorithm.TOKEN_BUCKET, null,
+                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(1, Duration.ofMinutes(1)))));
+
+        assertThat(enforcer.rules()).extracting(RateLimitEnforcer.RuleView::name, RateLimitEnforcer.RuleView::early)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("Inline.method", false),
+                        org.assertj.core.groups.Tuple.tuple("api", false),
+                        org.assertj.core.groups.Tuple.tuple("strict", true));
+    }
+
+    @Test
     void aRuleMayOptOutOfGlobalShadowMode() {
         RateLimitProperties properties = properties();
         properties.setShadow(true);

@@ -108,6 +108,7 @@ class OperationsTests {
         assertThat(JsonPath.<List<String>>read(body, "$.rules[*].name")).containsExactly("ApiController.report", "hello");
         assertThat(JsonPath.<String>read(body, "$.rules[1].algorithm")).isEqualTo("token-bucket");
         assertThat(JsonPath.<Boolean>read(body, "$.rules[1].shadow")).isFalse();
+        assertThat(JsonPath.<Boolean>read(body, "$.rules[1].early")).isFalse();
         assertThat(JsonPath.<Map<String, Object>>read(body, "$.rules[1]")).as("each client gets its own tier")
                 .doesNotContainKey("tier");
         assertThat(JsonPath.<Map<String, Object>>read(body, "$.rules[1].policies")).containsOnlyKeys("free", "premium");

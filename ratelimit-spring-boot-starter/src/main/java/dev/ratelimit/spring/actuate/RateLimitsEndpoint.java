@@ -97,16 +97,18 @@ public final class RateLimitsEndpoint {
      * One rule.
      *
      * @param tier     the tier every client gets, or null when each client gets its own
+     * @param early    whether the rule runs in the early filter, before Spring Security's chain by default
      * @param policies each policy the rule may apply (a tier, or the rule's name for an inline limit)
      *                 with its limits
      */
-    public record RulePayload(String name, String algorithm, String tier, boolean shadow,
+    public record RulePayload(String name, String algorithm, String tier, boolean shadow, boolean early,
             Map<String, List<LimitPayload>> policies) {
 
         static RulePayload of(RateLimitEnforcer.RuleView rule) {
             Map<String, List<LimitPayload>> policies = new LinkedHashMap<>();
             rule.policies().forEach((name, policy) -> policies.put(name, LimitPayload.of(policy)));
-            return new RulePayload(rule.name(), yamlName(rule.algorithm()), rule.tier(), rule.shadow(), policies);
+            return new RulePayload(rule.name(), yamlName(rule.algorithm()), rule.tier(), rule.shadow(), rule.early(),
+                    policies);
         }
     }
 

@@ -64,7 +64,7 @@ class OperationsAutoConfigurationTests {
     void anInlineRuleIsCountedUnderTierNone() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         new RateLimitMetrics(registry).onRule(new RateLimitEnforcer.RuleView("Api.search",
-                dev.ratelimit.core.Algorithm.TOKEN_BUCKET, null, true, false, java.util.Map.of()));
+                dev.ratelimit.core.Algorithm.TOKEN_BUCKET, null, true, false, false, java.util.Map.of()));
         assertThat(registry.find("ratelimit.requests").counters())
                 .extracting(c -> c.getId().getTag("tier") + "/" + c.getId().getTag("outcome"))
                 .containsExactlyInAnyOrder("none/allowed", "none/denied");
