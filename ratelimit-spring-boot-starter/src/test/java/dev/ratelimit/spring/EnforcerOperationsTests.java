@@ -81,9 +81,7 @@ class EnforcerOperationsTests {
     void rulesReportWhetherTheyRunInTheEarlyFilter() {
         RateLimitProperties properties = properties();
         properties.getRules().get(1).setEarly(true);
-        RateLimitEnforcer enforcer = enforcer(properties);
-        enforcer.define("Inline.method", Algorithm.TOKEN_BUCKET, null,
-                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(1, Duration.ofMinutes(1)))));
+        RateLimitEnforcer enforcer = withInlineRule(properties);
 
         assertThat(enforcer.rules()).extracting(RateLimitEnforcer.RuleView::name, RateLimitEnforcer.RuleView::early)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("Inline.method", false),
@@ -91,14 +89,20 @@ class EnforcerOperationsTests {
                         org.assertj.core.groups.Tuple.tuple("strict", true));
     }
 
+    /** An enforcer for {@code properties} with an inline {@code @RateLimited}-style rule defined too. */
+    private RateLimitEnforcer withInlineRule(RateLimitProperties properties) {
+        RateLimitEnforcer enforcer = enforcer(properties);
+        enforcer.define("Inline.method", Algorithm.TOKEN_BUCKET, null,
+                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(1, Duration.ofMinutes(1)))));
+        return enforcer;
+    }
+
     @Test
     void aRuleMayOptOutOfGlobalShadowMode() {
         RateLimitProperties properties = properties();
         properties.setShadow(true);
         properties.getRules().get(1).setShadow(false);
-        RateLimitEnforcer enforcer = enforcer(properties);
-        enforcer.define("Inline.method", Algorithm.TOKEN_BUCKET, null,
-                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(1, Duration.ofMinutes(1)))));
+        RateLimitEnforcer enforcer = withInlineRule(properties);
 
         assertThat(enforcer.rules()).extracting(RateLimitEnforcer.RuleView::name, RateLimitEnforcer.RuleView::shadow)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("Inline.method", true),
