@@ -58,9 +58,27 @@ final class ScriptRunner {
     /**
      * EVALSHA's or EVAL's arguments, as Lettuce's own evalsha builds them: keys added as keys, so that
      * a cluster connection routes the command by the first one.
+     *
+     * <p>The arguments are ASCII, and so are keys unless a client's text is not. Lettuce encodes a
+     * key or value of {@link StringCodec#UTF8} through a temporary buffer of its own, since its size
+     * cannot be known in advance, on the connection's event-loop thread, which a profile under 64
+     * callers showed to be the client's busiest; {@link StringCodec#ASCII} writes straight into the
+     * command's buffer, with the same bytes for ASCII text.
      */
     private static CommandArgs<String, String> scriptArgs(String shaOrScript, String[] keys, String[] args) {
-        return new CommandArgs<>(StringCodec.UTF8).add(shaOrScript).add(keys.length).addKeys(keys).addValues(args);
+        return new CommandArgs<>(ascii(keys) ? StringCodec.ASCII : StringCodec.UTF8)
+                .add(shaOrScript).add(keys.length).addKeys(keys).addValues(args);
+    }
+
+    private static boolean ascii(String[] texts) {
+        for (String text : texts) {
+            for (int i = 0; i < text.length(); i++) {
+                if (text.charAt(i) >= 0x80) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**

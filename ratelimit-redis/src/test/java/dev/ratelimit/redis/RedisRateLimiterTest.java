@@ -86,6 +86,21 @@ class RedisRateLimiterTest {
         }
     }
 
+    /** ASCII keys are encoded on a faster path than others; a client's text must keep its own bytes either way. */
+    @Test
+    void nonAsciiClientsKeepTheirUtf8Keys() {
+        String prefix = TestRedis.prefix();
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(prefix)
+                .ticker(now::get).limit(Limit.of(1, Duration.ofMinutes(1))).build()) {
+            for (String client : List.of("user:jürgen", "user:j?rgen", "user:j\u00fcrgen\u20ac", "user:j\u00fcrgen?")) {
+                assertThat(limiter.tryAcquire(client).allowed()).as(client).isTrue();
+            }
+            assertThat(limiter.tryAcquire("user:jürgen").allowed()).isFalse();
+            assertThat(admin.sync().keys(prefix + "{user:j\u00fcrgen}*")).hasSize(1);
+        }
+    }
+
     @Test
     void leakyBucketAcquireReservesTheNextSlotAndWaitsForIt() throws InterruptedException {
         AtomicLong now = new AtomicLong(T0);
