@@ -30,9 +30,9 @@ final class KeyLayout {
         return prefix;
     }
 
-    /** The keys of {@code client}'s state, as a script's KEYS: one key, since every algorithm keeps one. */
-    String[] keys(String client) {
-        return new String[] {prefix + "{" + escape(client) + suffix};
+    /** The key of {@code client}'s state: one key, since every algorithm keeps one. */
+    String key(String client) {
+        return prefix + "{" + escape(client) + suffix;
     }
 
     static String escape(String client) {

@@ -33,17 +33,22 @@ final class LuaPolicy {
 
     static final long EXACT = 1L << 52;
 
+    /** The line of a flat script's body where the loop over the keys begins (see {@link #flat(String)}). */
+    private static final String EACH_KEY = "--@each key";
+
     private final Policy policy;
     private final String script;
     private final String sha;
     private final String tag;
+    private final boolean flat;
     private final List<String> limitArgs;
 
-    private LuaPolicy(Policy policy, String script, String tag, List<String> limitArgs) {
+    private LuaPolicy(Policy policy, String script, String tag, boolean flat, List<String> limitArgs) {
         this.policy = policy;
         this.script = script;
         this.sha = sha1(script);
         this.tag = tag;
+        this.flat = flat;
         this.limitArgs = List.copyOf(limitArgs);
     }
 
@@ -87,17 +92,20 @@ final class LuaPolicy {
                 args.add(Long.toString(period));
             }
         }
-        // The flat scripts take the same arguments and state, so the choice changes no key and no ARGV.
+        // The flat scripts keep the same state, so the choice changes no key; their ARGV start
+        // with the one limit's figures, without the number of limits (see one.lua).
         boolean one = flat && policy.limits().size() == 1;
+        List<String> oneArgs = args.subList(1, args.size());
         return switch (policy.algorithm()) {
-            case TOKEN_BUCKET -> new LuaPolicy(policy, one ? flat("gcra_one.lua") : withCommon("gcra.lua"), "tb",
-                    with(args, "0"));
-            case LEAKY_BUCKET -> new LuaPolicy(policy, one ? flat("gcra_one.lua") : withCommon("gcra.lua"), "lb",
-                    with(args, "1"));
-            case FIXED_WINDOW -> new LuaPolicy(policy,
-                    one ? flat("fixed_window_one.lua") : withCommon("fixed_window.lua"), "fw", args);
-            case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, withCommon("sliding_window_log.lua"), "swl", args);
-            case SLIDING_WINDOW_COUNTER -> new LuaPolicy(policy, withCommon("sliding_window_counter.lua"), "swc", args);
+            case TOKEN_BUCKET -> one ? new LuaPolicy(policy, flat("gcra_one.lua"), "tb", true, with(oneArgs, "0"))
+                    : new LuaPolicy(policy, withCommon("gcra.lua"), "tb", false, with(args, "0"));
+            case LEAKY_BUCKET -> one ? new LuaPolicy(policy, flat("gcra_one.lua"), "lb", true, with(oneArgs, "1"))
+                    : new LuaPolicy(policy, withCommon("gcra.lua"), "lb", false, with(args, "1"));
+            case FIXED_WINDOW -> one ? new LuaPolicy(policy, flat("fixed_window_one.lua"), "fw", true, oneArgs)
+                    : new LuaPolicy(policy, withCommon("fixed_window.lua"), "fw", false, args);
+            case SLIDING_WINDOW_LOG -> new LuaPolicy(policy, withCommon("sliding_window_log.lua"), "swl", false, args);
+            case SLIDING_WINDOW_COUNTER ->
+                    new LuaPolicy(policy, withCommon("sliding_window_counter.lua"), "swc", false, args);
         };
     }
 
@@ -126,15 +134,43 @@ final class LuaPolicy {
         return tag + ":" + sha1(canonical.toString()).substring(0, 8);
     }
 
-    /** ARGV for one call: now, op, permits, max wait, then the limits. */
+    /**
+     * Whether the script is flat (see one.lua), and so decides for several keys in one call:
+     * see {@link #args(Request[], int, int)}.
+     */
+    boolean flat() {
+        return flat;
+    }
+
+    /** What one key asks of the script: now (µs) or "" for Redis's TIME, op, permits, max wait (µs). */
+    record Request(String now, String op, long permits, long maxWaitMicros) {
+    }
+
+    /** ARGV for one request. */
     String[] args(String now, String op, long permits, long maxWaitMicros) {
-        String[] args = new String[4 + limitArgs.size()];
-        args[0] = now;
-        args[1] = op;
-        args[2] = Long.toString(permits);
-        args[3] = Long.toString(maxWaitMicros);
+        return args(new Request[] {new Request(now, op, permits, maxWaitMicros)}, 0, 1);
+    }
+
+    /**
+     * ARGV for {@code requests[from, from + count)}, the requests for the call's KEYS in order:
+     * for a general script only one, then the limits; for a flat script the limit, then each.
+     */
+    String[] args(Request[] requests, int from, int count) {
+        if (count != 1 && !flat) {
+            throw new IllegalArgumentException("a general script decides for one key, not " + count);
+        }
+        String[] args = new String[4 * count + limitArgs.size()];
+        int at = flat ? limitArgs.size() : 0;
+        for (int i = 0; i < count; i++) {
+            Request request = requests[from + i];
+            args[at++] = request.now();
+            args[at++] = request.op();
+            args[at++] = Long.toString(request.permits());
+            args[at++] = Long.toString(request.maxWaitMicros());
+        }
+        int limits = flat ? 0 : 4;
         for (int i = 0; i < limitArgs.size(); i++) {
-            args[4 + i] = limitArgs.get(i);
+            args[limits + i] = limitArgs.get(i);
         }
         return args;
     }
@@ -167,9 +203,19 @@ final class LuaPolicy {
         return resource("head.lua") + "\n" + resource("common.lua") + "\n" + resource(body);
     }
 
-    /** A flat single-limit script: head.lua, one.lua, the algorithm's {@code body}, then one_tail.lua. */
+    /**
+     * A flat single-limit script: one.lua, the algorithm's {@code body} up to its line
+     * {@value #EACH_KEY} (its figures, read once per call), one_key.lua (the loop over the keys),
+     * the rest of the body (one key's decision), then one_tail.lua (which stores it and ends the loop).
+     */
     private static String flat(String body) {
-        return resource("head.lua") + "\n" + resource("one.lua") + "\n" + resource(body) + "\n" + resource("one_tail.lua");
+        String text = resource(body);
+        int each = text.indexOf(EACH_KEY + "\n");
+        if (each < 0) {
+            throw new IllegalStateException("script resource " + body + " has no line " + EACH_KEY);
+        }
+        return resource("one.lua") + "\n" + text.substring(0, each) + resource("one_key.lua") + "\n"
+                + text.substring(each + EACH_KEY.length() + 1) + "\n" + resource("one_tail.lua");
     }
 
     private static String resource(String name) {

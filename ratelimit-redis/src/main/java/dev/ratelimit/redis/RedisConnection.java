@@ -38,42 +38,55 @@ final class RedisConnection implements AutoCloseable {
 
     private final Supplier<Opened> opener;
     private final boolean owned;
+    private final boolean cluster;
     private volatile Commands commands;
     private AutoCloseable connection;                 // guarded by this
     private CompletableFuture<Opened> attempt;        // guarded by this
     private boolean closed;                           // guarded by this
 
-    private RedisConnection(Supplier<Opened> opener, boolean owned) {
+    private RedisConnection(Supplier<Opened> opener, boolean owned, boolean cluster) {
         this.opener = opener;
         this.owned = owned;
+        this.cluster = cluster;
     }
 
-    /** A connection the caller opened and keeps owning. */
-    static RedisConnection given(Commands commands) {
-        RedisConnection c = new RedisConnection(null, false);
+    /** A connection the caller opened and keeps owning; {@code cluster} says whether it is to a Redis Cluster. */
+    static RedisConnection given(Commands commands, boolean cluster) {
+        RedisConnection c = new RedisConnection(null, false, cluster);
         c.commands = commands;
         return c;
     }
 
-    /** A connection this limiter opens through {@code opener} and closes on {@link #close()}. */
-    static RedisConnection owned(Supplier<Opened> opener) {
-        return new RedisConnection(opener, true);
+    /** A connection to a standalone Redis (or one found through Sentinel) opened and closed by this object. */
+    static RedisConnection owned(RedisClient client) {
+        return new RedisConnection(opener(client), true, false);
     }
 
-    /** Opens a {@link StringCodec#UTF8} connection through {@code client}. */
-    static Supplier<Opened> opener(RedisClient client) {
+    /** A connection to a Redis Cluster opened and closed by this object. */
+    static RedisConnection owned(RedisClusterClient client) {
+        return new RedisConnection(opener(client), true, true);
+    }
+
+    private static Supplier<Opened> opener(RedisClient client) {
         return () -> {
             StatefulRedisConnection<String, String> open = client.connect(StringCodec.UTF8);
             return new Opened(open, new Commands(open.async(), open.async()));
         };
     }
 
-    /** Opens a {@link StringCodec#UTF8} cluster connection through {@code client}. */
-    static Supplier<Opened> opener(RedisClusterClient client) {
+    private static Supplier<Opened> opener(RedisClusterClient client) {
         return () -> {
             StatefulRedisClusterConnection<String, String> open = client.connect(StringCodec.UTF8);
             return new Opened(open, new Commands(open.async(), open.async()));
         };
+    }
+
+    /**
+     * Whether the connection is to a Redis Cluster, whose keys lie in many slots, so that one
+     * script call cannot take several clients' keys.
+     */
+    boolean cluster() {
+        return cluster;
     }
 
     /** Whether the connection has been opened (and not closed). */

@@ -22,8 +22,11 @@ import java.util.Objects;
  * A {@link RateLimiter} whose state lives in Redis or Redis Cluster, so that every node that
  * shares it enforces the same limits exactly.
  *
- * <p>Each decision is one {@code EVALSHA} of the algorithm's Lua script, which reads Redis's own
- * {@code TIME} (microseconds), decides and writes atomically; app servers' clocks play no part.
+ * <p>Each decision is made by the algorithm's Lua script, sent with {@code EVALSHA}, which reads
+ * Redis's own {@code TIME} (microseconds), decides and writes atomically; app servers' clocks play
+ * no part. A decision takes one round trip at most: for a single token-bucket, leaky-bucket or
+ * fixed-window limit on a standalone Redis, requests that arrive while this limiter's earlier
+ * calls are still on their way share one script call (see {@code Coalescer}).
  * The decisions, and their remaining, limit, retryAfter and resetAfter figures, are those of the
  * in-memory limiter with the same policy at the same times, with waits rounded up to whole
  * microseconds. Keys expire when their state would be full again.
@@ -46,6 +49,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final LuaPolicy lua;
     private final KeyLayout keys;
     private final ScriptRunner runner;
+    private final Coalescer coalescer;
     private final RedisConnection connection;
     private final FailureMode failureMode;
     private final CircuitBreaker breaker;
@@ -66,6 +70,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
         this.failureMode = b.failureMode;
         this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
+        this.coalescer = new Coalescer(runner, lua, breaker, !connection.cluster());
         this.redisTime = b.ticker == null;
         this.ticker = redisTime ? Ticker.system() : b.ticker;
         this.denyCache = b.denyCache && DenyCache.supports(lua.policy().algorithm())
@@ -166,7 +171,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             return;
         }
         try {
-            runner.delete(keys.keys(key));
+            runner.delete(new String[] {keys.key(key)});
             breaker.succeeded();
         } catch (RuntimeException e) {
             failed(e);
@@ -216,24 +221,22 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         }
     }
 
-    /** The script's reply, or null when Redis could not decide (the failure is recorded). */
+    /** The script's reply, or null when Redis could not decide (the coalescer tells the breaker why). */
     private Reply call(String key, String op, long permits, long maxWaitMicros, long nowMicros) {
         if (!breaker.allow()) {
             return null;
         }
         try {
-            Reply reply = Reply.of(runner.run(keys.keys(key),
-                    lua.args(redisTime ? "" : Long.toString(nowMicros), op, permits, maxWaitMicros)));
-            breaker.succeeded();
-            return reply;
-        } catch (RuntimeException e) {
-            failed(e);
+            return coalescer.decide(keys.key(key),
+                    new LuaPolicy.Request(redisTime ? "" : Long.toString(nowMicros), op, permits, maxWaitMicros));
+        } catch (RedisUnavailableException e) {
             return null;
         }
     }
 
     private void failed(RuntimeException e) {
         if (e.getCause() instanceof InterruptedException) {
+            breaker.abandoned();
             return; // the caller's interruption, not Redis's failure
         }
         breaker.failed(e);
@@ -447,11 +450,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             LuaPolicy lua = LuaPolicy.of(policy != null ? policy : new Policy(algorithm, limits));
             if (connection != null) {
                 return new RedisRateLimiter(this, lua, RedisConnection.given(
-                        new RedisConnection.Commands(connection.async(), connection.async())));
+                        new RedisConnection.Commands(connection.async(), connection.async()), false));
             }
             if (clusterConnection != null) {
                 return new RedisRateLimiter(this, lua, RedisConnection.given(
-                        new RedisConnection.Commands(clusterConnection.async(), clusterConnection.async())));
+                        new RedisConnection.Commands(clusterConnection.async(), clusterConnection.async()), true));
             }
             if (shared != null) {
                 RedisRateLimiter limiter = new RedisRateLimiter(this, lua, shared.connection());
@@ -468,9 +471,9 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             }
             RedisConnection owned;
             if (client != null) {
-                owned = RedisConnection.owned(RedisConnection.opener(client));
+                owned = RedisConnection.owned(client);
             } else if (clusterClient != null) {
-                owned = RedisConnection.owned(RedisConnection.opener(clusterClient));
+                owned = RedisConnection.owned(clusterClient);
             } else {
                 throw new IllegalStateException("a Redis client or connection is required: call client(...) or connection(...)");
             }

@@ -6,8 +6,10 @@ import dev.ratelimit.core.Decision;
 record Reply(boolean allowed, long remaining, long limit, long retryMicros, long resetMicros, long stableMicros,
              long waitMicros) {
 
-    static Reply of(long[] values) {
-        return new Reply(values[0] == 1, values[1], values[2], values[3], values[4], values[5], values[6]);
+    /** The reply of one key, from {@code values[from]} on: a script's reply holds seven numbers per key. */
+    static Reply of(long[] values, int from) {
+        return new Reply(values[from] == 1, values[from + 1], values[from + 2], values[from + 3], values[from + 4],
+                values[from + 5], values[from + 6]);
     }
 
     Decision decision() {

@@ -1,18 +1,20 @@
 package dev.ratelimit.redis;
 
-import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.api.async.BaseRedisAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Runs one script with {@code EVALSHA}, one round trip per decision, within a deadline.
+ * Runs one limiter's script with {@code EVALSHA}, for one key or, with a flat script, several.
  *
  * <p>The digest is computed locally, so nothing is loaded up front: the first call on a node, or
  * the first after a restart or failover flushed its script cache, gets {@code NOSCRIPT} and is
@@ -35,24 +37,39 @@ final class ScriptRunner {
     }
 
     /**
+     * Runs the script and waits for its reply.
+     *
      * @throws RedisUnavailableException if Redis failed, did not answer in time, or the thread was
      *                                   interrupted (whose flag is then set again)
      */
     long[] run(String[] keys, String[] args) {
         long deadline = System.nanoTime() + timeoutNanos;
+        return await(send(keys, args, deadline), deadline);
+    }
+
+    /**
+     * Sends the script, and {@code EVAL} after {@code NOSCRIPT}; the future fails with Redis's error
+     * itself. Connecting first, if the limiter is not connected yet, waits until {@code deadline}
+     * at most, and only a thread that may wait calls this then: Lettuce's event loop never does,
+     * since it has answered a call, so the connection is open.
+     *
+     * @throws RedisUnavailableException if not connected by {@code deadline}
+     */
+    CompletableFuture<long[]> send(String[] keys, String[] args, long deadline) {
         BaseRedisAsyncCommands<String, String> commands = connection.commands(deadline).base();
-        try {
-            try {
-                return await(commands.dispatch(CommandType.EVALSHA, new Longs(), scriptArgs(sha, keys, args)), deadline);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof RedisNoScriptException)) {
-                    throw e;
-                }
-                return await(commands.dispatch(CommandType.EVAL, new Longs(), scriptArgs(script, keys, args)), deadline);
-            }
-        } catch (ExecutionException e) {
-            throw new RedisUnavailableException("Redis failed: " + e.getCause(), e.getCause());
-        }
+        return commands.dispatch(CommandType.EVALSHA, new Longs(), scriptArgs(sha, keys, args)).toCompletableFuture()
+                .exceptionallyCompose(e -> {
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    return cause instanceof RedisNoScriptException
+                            ? commands.dispatch(CommandType.EVAL, new Longs(), scriptArgs(script, keys, args))
+                                    .toCompletableFuture()
+                            : CompletableFuture.failedFuture(cause);
+                });
+    }
+
+    /** The timeout this runner's calls have. */
+    long timeoutNanos() {
+        return timeoutNanos;
     }
 
     /**
@@ -109,24 +126,36 @@ final class ScriptRunner {
 
     /** Deletes {@code keys}, which share one slot. */
     void delete(String[] keys) {
-        try {
-            long deadline = System.nanoTime() + timeoutNanos;
-            await(connection.commands(deadline).keys().del(keys), deadline);
-        } catch (ExecutionException e) {
-            throw new RedisUnavailableException("Redis failed: " + e.getCause(), e.getCause());
-        }
+        long deadline = System.nanoTime() + timeoutNanos;
+        await(connection.commands(deadline).keys().del(keys), deadline);
     }
 
-    private <T> T await(RedisFuture<T> future, long deadline) throws ExecutionException {
+    /**
+     * Waits for {@code future} until {@code deadline}, and cancels it on a timeout or an interruption.
+     *
+     * @throws RedisUnavailableException if it failed, did not complete in time, or the thread was
+     *                                   interrupted (whose flag is then set again)
+     */
+    <T> T await(Future<T> future, long deadline) {
         try {
             return future.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RedisUnavailableException unavailable) {
+                throw unavailable;
+            }
+            throw new RedisUnavailableException("Redis failed: " + cause, cause);
         } catch (TimeoutException e) {
             future.cancel(false);
-            throw new RedisUnavailableException("Redis did not answer within " + timeoutNanos / 1_000_000 + " ms", e);
+            throw timedOut(e);
         } catch (InterruptedException e) {
             future.cancel(false);
             Thread.currentThread().interrupt();
             throw new RedisUnavailableException("interrupted while waiting for Redis", e);
         }
+    }
+
+    RedisUnavailableException timedOut(Exception cause) {
+        return new RedisUnavailableException("Redis did not answer within " + timeoutNanos / 1_000_000 + " ms", cause);
     }
 }

@@ -24,12 +24,12 @@ public final class SharedRedisConnection implements AutoCloseable {
 
     /** A connection to a standalone Redis (or one found through Sentinel) through {@code client}. */
     public static SharedRedisConnection of(RedisClient client) {
-        return new SharedRedisConnection(RedisConnection.owned(RedisConnection.opener(Objects.requireNonNull(client, "client"))));
+        return new SharedRedisConnection(RedisConnection.owned(Objects.requireNonNull(client, "client")));
     }
 
     /** A connection to a Redis Cluster through {@code client}. */
     public static SharedRedisConnection of(RedisClusterClient client) {
-        return new SharedRedisConnection(RedisConnection.owned(RedisConnection.opener(Objects.requireNonNull(client, "client"))));
+        return new SharedRedisConnection(RedisConnection.owned(Objects.requireNonNull(client, "client")));
     }
 
     /**

@@ -1,8 +1,10 @@
 -- TOKEN_BUCKET and LEAKY_BUCKET with one limit: gcra.lua for n = 1, flat (see one.lua). The state
 -- is tat = T + f/R, with T whole and 0 <= f < R; see gcra.lua for the rule.
--- ARGV 6..9: C, R, P, then '1' for the leaky bucket (a shaper), '0' for the token bucket.
-local C, R, P = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local shaper = ARGV[9] == '1'
+-- ARGV 1..4: C, R, P, then '1' for the leaky bucket (a shaper), '0' for the token bucket.
+local C, R, P = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local shaper = ARGV[4] == '1'
+local base = 5
+--@each key
 local T, f = first, second
 
 -- D: µs until full, whole part; d: the deficit D*R + f, formed only while D >= 0 and capped
@@ -19,7 +21,7 @@ end
 local wait, retry = 0, 0
 if shaper then wait, retry = drain, drain end
 local ok
-if op == 'r' then ok = wait <= tonumber(ARGV[4]) else ok = wait <= 0 end
+if op == 'r' then ok = wait <= maxWait else ok = wait <= 0 end
 -- fits(): max(deficit, wait*R) <= room for k, at the reserved time now + wait.
 local need = d
 if ok and wait * R > need then need = wait * R end
@@ -71,11 +73,11 @@ if d < C * P then
 end
 
 if ok then
-  reply = { 1, remaining, C, 0, drain, 0, wait }
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] = 1, remaining, C, 0, drain, 0, wait
 else
   -- A denied single permit of the token bucket holds until one permit fits: shortfall(1), which
   -- is retry, since k = 1 then.
   local stable = 0
   if op == 'a' and permits == 1 and not shaper then stable = retry end
-  reply = { 0, remaining, C, retry, drain, stable, 0 }
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] = 0, remaining, C, retry, drain, stable, 0
 end

@@ -1,28 +1,26 @@
--- Shared start of the flat single-limit scripts, after head.lua; the algorithm's body follows,
--- then one_tail.lua. Redis runs a script's whole chunk on every EVALSHA, so each local function,
--- table, gmatch and string.format of the general scripts (common.lua) is made again per decision,
--- and for one limit that was most of Redis's CPU per decision. The flat scripts make no function
--- and no table but the reply, and inline common.lua's divmod wherever it is needed. They read and
--- write the general scripts' state, so either continues the other's keys: one limit's state is
+-- Start of the flat single-limit scripts. A flat script is: this file, the part of the algorithm's
+-- file above its line '--@each key', one_key.lua, the rest of the algorithm's file, one_tail.lua.
+--
+-- Redis runs a script's whole chunk on every EVALSHA, so each local function, table, gmatch and
+-- string.format of the general scripts (common.lua) is made again per call, and for one limit
+-- that was most of Redis's CPU per decision. The flat scripts make no function and no table but
+-- the reply, and inline common.lua's divmod wherever it is needed. They read and write the
+-- general scripts' state, so either continues the other's keys: one limit's state is
 -- '1|first|second', as common.lua's encode() writes it.
+--
+-- One call decides for one key or several (RedisRateLimiter sends the requests that wait for
+-- Redis together), in the order of KEYS, each exactly as if it had been a call of its own: the
+-- keys' requests are independent, and the same key twice is decided twice, the second time on
+-- the state the first wrote. Redis's TIME is read once per call, so the requests of one call
+-- share one instant.
+--
+-- ARGV: first the limit's figures (the algorithm's file says which), then four per key: now (µs,
+-- a test ticker's reading) or '' for Redis's TIME, op ('a' take, 'p' peek, 'r' reserve a
+-- leaky-bucket slot), permits, max wait (µs, 'r' only).
+-- Reply: seven numbers per key, as head.lua describes for the general scripts.
 --
 -- Exact integers as in common.lua: every value stays below 2^52 in magnitude, so a quotient x/y
 -- floored is off by at most one, and its remainder corrects it.
 local floor = math.floor
-local key = KEYS[1]
-
--- The state's two numbers; absent, another version or another width (several limits) reads as a
--- fresh key, {now, 0}, as load() reads it. string.find and string.sub cost less than a pattern
--- with captures; tonumber refuses what is not a number, so a third field spoils the second.
-local first, second = now, 0
-local s = redis.call('GET', key)
-if s then
-  local bar = string.find(s, '|', 3, true)
-  if bar and string.sub(s, 1, 2) == '1|' then
-    local x, y = tonumber(string.sub(s, 3, bar - 1)), tonumber(string.sub(s, bar + 1))
-    if x and y then first, second = x, y end
-  end
-end
-
--- The body sets these: whether to store {first, second}, for how long (µs), and the reply.
-local write, ttl, reply = false, 0, nil
+local redisNow = nil
+local out = {}

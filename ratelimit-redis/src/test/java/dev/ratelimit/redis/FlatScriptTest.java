@@ -10,6 +10,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -40,7 +41,7 @@ class FlatScriptTest {
     static void connect() {
         client = TestRedis.client();
         connection = client.connect();
-        commands = RedisConnection.given(new RedisConnection.Commands(connection.async(), connection.async()));
+        commands = RedisConnection.given(new RedisConnection.Commands(connection.async(), connection.async()), false);
     }
 
     @AfterAll
@@ -80,7 +81,6 @@ class FlatScriptTest {
         String[] onlyGeneral = {prefix + "{g}:" + flat.stateName()};
         String[] onlyFlat = {prefix + "{f}:" + flat.stateName()};
         String[] mixed = {prefix + "{m}:" + flat.stateName()};
-        long capacity = policy.limits().get(0).capacity();
         long longest = policy.limits().get(0).periodNanos() / 1000;
         // Negative times too: the test ticker may read anything within ±2^51 µs.
         long now = random.nextBoolean() ? 1_700_000_000_000_000L + random.nextInt(1_000_000)
@@ -98,26 +98,68 @@ class FlatScriptTest {
                 }
                 what += ", over state '" + foreign + "'";
             }
-            String op = switch (random.nextInt(8)) {
-                case 0 -> "p";
-                case 1 -> algorithm == Algorithm.LEAKY_BUCKET ? "r" : "a";
-                default -> "a";
-            };
-            long permits = op.equals("p") || random.nextInt(3) > 0 ? 1 : 1 + random.nextInt((int) capacity);
-            long maxWait = op.equals("r") ? (long) (random.nextDouble() * longest * 2) : 0;
-            String[] args = flat.args(Long.toString(now), op, permits, maxWait);
-            what += ", op " + op + ", permits " + permits + ", max wait " + maxWait;
+            LuaPolicy.Request request = randomRequest(random, policy, now);
+            String[] flatArgs = flat.args(new LuaPolicy.Request[] {request}, 0, 1);
+            String[] generalArgs = general.args(new LuaPolicy.Request[] {request}, 0, 1);
+            what += ", " + request;
 
-            long[] expected = generalRunner.run(onlyGeneral, args);
-            assertThat(flatRunner.run(onlyFlat, args)).as(what).isEqualTo(expected);
-            ScriptRunner turn = random.nextBoolean() ? flatRunner : generalRunner;
-            assertThat(turn.run(mixed, args)).as(what + ", mixed").isEqualTo(expected);
+            long[] expected = generalRunner.run(onlyGeneral, generalArgs);
+            assertThat(flatRunner.run(onlyFlat, flatArgs)).as(what).isEqualTo(expected);
+            boolean flatTurn = random.nextBoolean();
+            assertThat((flatTurn ? flatRunner : generalRunner).run(mixed, flatTurn ? flatArgs : generalArgs))
+                    .as(what + ", mixed").isEqualTo(expected);
             String state = sync.get(onlyGeneral[0]);
             assertThat(sync.get(onlyFlat[0])).as(what).isEqualTo(state);
             assertThat(sync.get(mixed[0])).as(what + ", mixed").isEqualTo(state);
             // Both set the same whole milliseconds; allow for the real time between the calls.
             long ttl = sync.pttl(onlyGeneral[0]);
             assertThat(sync.pttl(onlyFlat[0])).as(what + ", PTTL").isBetween(ttl - 1000, ttl + 1000);
+            now += advance(random, longest);
+        }
+    }
+
+    /**
+     * One call for several keys, as the coalescer sends them, against the same requests sent one
+     * call each: the same replies, in order, and the same state. Keys repeat within a call, so a
+     * later request must see what an earlier one in the same call wrote; each request has its own
+     * time, as callers of a test ticker read it.
+     */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("cases")
+    void oneCallForSeveralKeysDecidesEachAsItsOwnCallWould(Algorithm algorithm, long seed) {
+        Random random = new Random(seed);
+        Policy policy = new Policy(algorithm, List.of(randomLimit(random)));
+        LuaPolicy flat = LuaPolicy.of(policy);
+        ScriptRunner runner = new ScriptRunner(commands, flat, TIMEOUT_NANOS);
+        RedisCommands<String, String> sync = connection.sync();
+        String together = TestRedis.prefix();
+        String alone = TestRedis.prefix();
+        long longest = policy.limits().get(0).periodNanos() / 1000;
+        long now = 1_700_000_000_000_000L + random.nextInt(1_000_000);
+        for (int round = 0; round < 40; round++) {
+            int count = 1 + random.nextInt(Coalescer.MAX_KEYS);
+            int clients = 1 + random.nextInt(6);
+            String[] keysTogether = new String[count];
+            String[] clientOf = new String[count];
+            LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
+            for (int i = 0; i < count; i++) {
+                clientOf[i] = "{c" + random.nextInt(clients) + "}:" + flat.stateName();
+                keysTogether[i] = together + clientOf[i];
+                // Callers read the ticker at slightly different times, not always in the order they are sent.
+                requests[i] = randomRequest(random, policy, now + random.nextInt(3));
+            }
+            long[] replies = runner.run(keysTogether, flat.args(requests, 0, count));
+            assertThat(replies).hasSize(7 * count);
+            for (int i = 0; i < count; i++) {
+                String what = "round " + round + ", request " + i + " of " + count + ", " + requests[i] + ", policy "
+                        + policy + ", seed " + seed;
+                long[] expected = runner.run(new String[] {alone + clientOf[i]}, flat.args(requests, i, 1));
+                assertThat(Arrays.copyOfRange(replies, 7 * i, 7 * i + 7)).as(what).isEqualTo(expected);
+            }
+            for (String client : clientOf) {
+                assertThat(sync.get(together + client)).as("state of %s, round %d, seed %d", client, round, seed)
+                        .isEqualTo(sync.get(alone + client));
+            }
             now += advance(random, longest);
         }
     }
@@ -183,6 +225,19 @@ class FlatScriptTest {
         };
         long capacity = random.nextBoolean() ? permits : 1 + random.nextInt(15);
         return new Limit(permits, Duration.ofNanos(1000 * periodMicros), capacity);
+    }
+
+    /** Mostly takes of one permit, some of several, some peeks, and for the leaky bucket some reservations. */
+    private static LuaPolicy.Request randomRequest(Random random, Policy policy, long nowMicros) {
+        String op = switch (random.nextInt(8)) {
+            case 0 -> "p";
+            case 1 -> policy.algorithm() == Algorithm.LEAKY_BUCKET ? "r" : "a";
+            default -> "a";
+        };
+        Limit limit = policy.limits().get(0);
+        long permits = op.equals("p") || random.nextInt(3) > 0 ? 1 : 1 + random.nextInt((int) limit.capacity());
+        long maxWait = op.equals("r") ? (long) (random.nextDouble() * limit.periodNanos() / 1000 * 2) : 0;
+        return new LuaPolicy.Request(Long.toString(nowMicros), op, permits, maxWait);
     }
 
     /** Mostly small steps, sometimes none or a single microsecond, sometimes past a period. */

@@ -1,0 +1,39 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The breaker's probe, with no wait between probes, so that no test waits for real time. */
+class CircuitBreakerTest {
+
+    @Test
+    void anOpenBreakerLetsOneProbeThroughAndItsVerdictDecides() {
+        CircuitBreaker breaker = new CircuitBreaker(0, FailureMode.OPEN);
+        assertThat(breaker.allow()).isTrue();
+        breaker.failed(new RedisUnavailableException("down", null));
+        assertThat(breaker.isOpen()).isTrue();
+        assertThat(breaker.allow()).as("the probe").isTrue();
+        assertThat(breaker.allow()).as("while the probe is out").isFalse();
+        breaker.failed(new RedisUnavailableException("still down", null));
+        assertThat(breaker.allow()).as("the next probe").isTrue();
+        breaker.succeeded();
+        assertThat(breaker.isOpen()).isFalse();
+        assertThat(breaker.allow()).isTrue();
+        assertThat(breaker.failures()).isEqualTo(2);
+    }
+
+    @Test
+    void aProbeAbandonedWithoutAVerdictLetsTheNextCallProbe() {
+        // A probe whose caller was interrupted says nothing of Redis; without abandoned() its
+        // probing flag stayed set and the breaker never let another call through.
+        CircuitBreaker breaker = new CircuitBreaker(0, FailureMode.OPEN);
+        breaker.failed(new RedisUnavailableException("down", null));
+        assertThat(breaker.allow()).isTrue();
+        assertThat(breaker.allow()).isFalse();
+        breaker.abandoned();
+        assertThat(breaker.isOpen()).isTrue();
+        assertThat(breaker.allow()).isTrue();
+        assertThat(breaker.failures()).isEqualTo(1);
+    }
+}

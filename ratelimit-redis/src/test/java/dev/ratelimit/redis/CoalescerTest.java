@@ -1,0 +1,178 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Requests that wait behind busy calls share one call, on a redis-server of the test's own that
+ * {@code CLIENT PAUSE} holds still: the first {@link Coalescer#MAX_IN_FLIGHT} requests are sent
+ * alone and stuck, every later one queues, and when the pause ends the first call to complete
+ * sends all of them as one. Counts come from the server's {@code INFO commandstats}, which no
+ * other client touches.
+ */
+class CoalescerTest {
+
+    private static final Pattern EVALSHA = Pattern.compile("cmdstat_evalsha:calls=(\\d+)");
+    private static final int REQUESTS = 40;
+
+    private RedisProcess redis;
+    private RedisClient client;
+    private StatefulRedisConnection<String, String> admin;
+    private ExecutorService threads;
+
+    @BeforeEach
+    void start() {
+        redis = new RedisProcess();
+        client = RedisClient.create(RedisURI.create(redis.uri()));
+        admin = client.connect();
+        threads = Executors.newFixedThreadPool(REQUESTS);
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        threads.shutdownNow();
+        assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+        admin.close();
+        client.shutdown();
+        redis.close();
+    }
+
+    @Test
+    void requestsThatWaitBehindBusyCallsShareOneCallAndEachIsDecidedExactly() throws Exception {
+        // Four clients of capacity 5, ten requests each: exactly five admitted per client, with
+        // remaining 4, 3, 2, 1, 0, however the requests were grouped into calls.
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(Duration.ofSeconds(10))
+                .keyPrefix(TestRedis.prefix()).localDenyCache(false).limit(Limit.of(5, Duration.ofHours(1))).build()) {
+            assertThat(limiter.tryAcquire("warm-up").allowed()).isTrue(); // the script is cached: no NOSCRIPT retry below
+            admin.sync().configResetstat();
+            List<Decision>[] byClient = run(limiter, 1_500, i -> "client-" + i % 4);
+
+            long calls = evalshaCalls();
+            System.out.println(REQUESTS + " requests in " + calls + " calls");
+            // MAX_IN_FLIGHT went alone; the rest waited and went together, a few more calls at most
+            // if a request came only after the pause had ended.
+            assertThat(calls).isBetween((long) Coalescer.MAX_IN_FLIGHT + 1, (long) Coalescer.MAX_IN_FLIGHT + 4);
+            for (List<Decision> decisions : byClient) {
+                assertThat(decisions).hasSize(REQUESTS / 4);
+                assertThat(decisions.stream().filter(Decision::allowed).map(Decision::remaining).sorted())
+                        .containsExactly(0L, 1L, 2L, 3L, 4L);
+                assertThat(decisions.stream().filter(d -> !d.allowed()).map(Decision::remaining)).containsOnly(0L);
+            }
+        }
+    }
+
+    @Test
+    void onAClusterConnectionEachRequestIsItsOwnCall() throws Exception {
+        // A cluster's keys lie in many slots, so one call cannot take several clients' keys. The
+        // coalescer is built the same way for a standalone connection a test says is a cluster's.
+        try (StatefulRedisConnection<String, String> connection = client.connect()) {
+            LuaPolicy lua = LuaPolicy.of(new dev.ratelimit.core.Policy(Algorithm.TOKEN_BUCKET,
+                    List.of(Limit.of(5, Duration.ofHours(1)))));
+            ScriptRunner runner = new ScriptRunner(RedisConnection.given(
+                    new RedisConnection.Commands(connection.async(), connection.async()), true), lua,
+                    Duration.ofSeconds(10).toNanos());
+            Coalescer coalescer = new Coalescer(runner, lua, new CircuitBreaker(1_000_000_000L, FailureMode.OPEN), false);
+            String prefix = TestRedis.prefix();
+            coalescer.decide(prefix + "{warm-up}", new LuaPolicy.Request("", "a", 1, 0));
+            admin.sync().configResetstat();
+            admin.sync().clientPause(1_000);
+            List<Future<Reply>> replies = new ArrayList<>();
+            for (int i = 0; i < REQUESTS; i++) {
+                String key = prefix + "{c" + i + "}";
+                replies.add(threads.submit(() -> coalescer.decide(key, new LuaPolicy.Request("", "a", 1, 0))));
+            }
+            for (Future<Reply> reply : replies) {
+                assertThat(reply.get(20, TimeUnit.SECONDS).allowed()).isTrue();
+            }
+            assertThat(evalshaCalls()).isEqualTo(REQUESTS);
+        }
+    }
+
+    @Test
+    void aRequestWaitingBehindStuckCallsTimesOutByItsOwnDeadlineAndTheLimiterRecovers() throws Exception {
+        Duration timeout = Duration.ofMillis(200);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(timeout)
+                .circuitBreakerWait(Duration.ofMillis(100)).keyPrefix(TestRedis.prefix())
+                .limit(Limit.of(1_000_000, Duration.ofSeconds(1))).build()) {
+            assertThat(limiter.tryAcquire("warm-up").allowed()).isTrue();
+            admin.sync().clientPause(2_000);
+            List<Future<Long>> stuck = new ArrayList<>();
+            for (int i = 0; i < Coalescer.MAX_IN_FLIGHT; i++) {
+                String key = "stuck-" + i;
+                stuck.add(threads.submit(() -> timed(() -> limiter.tryAcquire(key))));
+            }
+            // Behind them: sent only when a slot frees, which takes their timeouts here.
+            long waited = timed(() -> assertThat(limiter.tryAcquire("queued").allowed()).isTrue()); // failure mode OPEN
+            for (Future<Long> call : stuck) {
+                assertThat(call.get(10, TimeUnit.SECONDS)).isLessThan(timeout.toNanos() + 1_000_000_000L);
+            }
+            assertThat(waited).isLessThan(timeout.toNanos() + 1_000_000_000L);
+            assertThat(limiter.isAvailable()).isFalse();
+            assertThat(limiter.failedCalls()).isBetween(1L, Coalescer.MAX_IN_FLIGHT + 1L);
+            assertThat(limiter.fallbackDecisions()).isEqualTo(Coalescer.MAX_IN_FLIGHT + 1L);
+
+            // Once the pause ends, a probe gets through and Redis decides again (bounded: 5 s).
+            long until = System.nanoTime() + 5_000_000_000L;
+            while (!limiter.isAvailable() && System.nanoTime() < until) {
+                limiter.tryAcquire("probe");
+                Thread.sleep(20);
+            }
+            assertThat(limiter.isAvailable()).isTrue();
+            long fallbacks = limiter.fallbackDecisions();
+            assertThat(limiter.tryAcquire("after").allowed()).isTrue();
+            assertThat(limiter.fallbackDecisions()).isEqualTo(fallbacks);
+        }
+    }
+
+    private interface Action {
+        void run() throws Exception;
+    }
+
+    private static long timed(Action action) throws Exception {
+        long start = System.nanoTime();
+        action.run();
+        return System.nanoTime() - start;
+    }
+
+    /** Sends REQUESTS requests from as many threads while Redis is paused for {@code pauseMillis}. */
+    @SuppressWarnings("unchecked")
+    private List<Decision>[] run(RedisRateLimiter limiter, long pauseMillis, java.util.function.IntFunction<String> key)
+            throws Exception {
+        admin.sync().clientPause(pauseMillis);
+        List<Future<Decision>> decisions = new ArrayList<>();
+        for (int i = 0; i < REQUESTS; i++) {
+            String client = key.apply(i);
+            decisions.add(threads.submit(() -> limiter.tryAcquire(client)));
+        }
+        Map<String, List<Decision>> byClient = new TreeMap<>();
+        for (int i = 0; i < REQUESTS; i++) {
+            byClient.computeIfAbsent(key.apply(i), k -> new ArrayList<>()).add(decisions.get(i).get(20, TimeUnit.SECONDS));
+        }
+        return byClient.values().toArray(new List[0]);
+    }
+
+    private long evalshaCalls() {
+        Matcher m = EVALSHA.matcher(admin.sync().info("commandstats"));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+}
