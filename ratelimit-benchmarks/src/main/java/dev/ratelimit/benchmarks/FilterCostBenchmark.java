@@ -11,6 +11,7 @@ import dev.ratelimit.spring.web.ClientIpResolver;
 import dev.ratelimit.spring.web.DefaultClientKeyResolver;
 import dev.ratelimit.spring.web.RateLimitFilter;
 import dev.ratelimit.spring.web.RateLimitResponses;
+import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -81,7 +82,7 @@ public class FilterCostBenchmark {
         @Param({"mock", "sink"})
         public String response;
 
-        OncePerRequestFilter under;
+        Filter under;
         MockHttpServletRequest request;
         MockHttpServletResponse mock;
         HttpServletResponse passed;

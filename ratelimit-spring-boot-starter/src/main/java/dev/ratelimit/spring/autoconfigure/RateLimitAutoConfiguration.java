@@ -134,8 +134,7 @@ public final class RateLimitAutoConfiguration {
             }
             FilterRegistrationBean<RateLimitFilter> registration = new FilterRegistrationBean<>(
                     new RateLimitFilter(properties, enforcer, ips, tiers, keys, responses, beanFactory, true));
-            // Its own name, which OncePerRequestFilter's already-filtered marker is built from: under the
-            // main filter's name, whichever ran second would take the request as already filtered.
+            // Its own name: under the main filter's, the container would register one filter for both.
             registration.setName("rateLimitEarlyFilter");
             registration.setOrder(properties.getEarlyFilterOrder());
             registration.setEnabled(early);

@@ -43,54 +43,66 @@ public final class RateLimitResponses {
         this.problemType = problemType;
     }
 
-    /** Records {@code result} after whatever the request gathered before, and returns the whole. */
-    public static RateLimitResult accumulate(HttpServletRequest request, RateLimitResult result) {
-        RateLimitResult all = result.after(request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE));
-        request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, all);
-        return all;
-    }
-
     /** Sets the headers for {@code result}, replacing any set before; a denial adds {@code Retry-After}. */
     public void writeHeaders(HttpServletResponse response, RateLimitResult result) {
+        writeHeaders(response, result, false);
+    }
+
+    /**
+     * Writes the headers for {@code result}; a denial adds {@code Retry-After}.
+     *
+     * @param fresh whether the response holds none of these headers yet, so that they can be added
+     *              rather than set: setting one first looks for an earlier value among the
+     *              response's headers (Tomcat compares every name, ignoring case)
+     */
+    public void writeHeaders(HttpServletResponse response, RateLimitResult result, boolean fresh) {
         if (result.decisions().isEmpty()) {
             return;
         }
         if (result.decisions().size() == 1) {
-            writeSingle(response, result.decisions().get(0));
+            writeSingle(response, fresh, result.decisions().get(0));
             return;
         }
         if (format.ietf()) {
-            writeIetf(response, result);
+            writeIetf(response, fresh, result);
         }
         if (format.legacy()) {
             Decision binding = result.binding().orElseThrow().decision();
-            writeLegacy(response, Long.toString(binding.limit()), Long.toString(binding.remaining()),
+            writeLegacy(response, fresh, Long.toString(binding.limit()), Long.toString(binding.remaining()),
                     Long.toString(ceilSeconds(binding.resetAfterNanos())));
         }
-        result.denial().ifPresent(denial -> writeRetryAfter(response, denial.decision()));
+        result.denial().ifPresent(denial -> writeRetryAfter(response, fresh, denial.decision()));
+    }
+
+    private static void put(HttpServletResponse response, boolean fresh, String name, String value) {
+        if (fresh) {
+            response.addHeader(name, value);
+        } else {
+            response.setHeader(name, value);
+        }
     }
 
     /**
      * The usual case, one rule: its {@code RateLimit-Policy} value and limits are the same on every
      * response, and the remaining and reset figures are formatted once for both header formats.
      */
-    private void writeSingle(HttpServletResponse response, RuleDecision rule) {
+    private void writeSingle(HttpServletResponse response, boolean fresh, RuleDecision rule) {
         Decision decision = rule.decision();
         SinglePolicy single = single(rule);
         int binding = single.binding(decision.limit());
         String remaining = Long.toString(decision.remaining());
         String reset = Long.toString(ceilSeconds(decision.resetAfterNanos()));
         if (format.ietf()) {
-            response.setHeader("RateLimit-Policy", single.header());
-            response.setHeader("RateLimit", single.quotedNames()[binding] + ";r=" + remaining + ";t=" + reset);
+            put(response, fresh, "RateLimit-Policy", single.header());
+            put(response, fresh, "RateLimit", single.quotedNames()[binding] + ";r=" + remaining + ";t=" + reset);
         }
         if (format.legacy()) {
             String limit = single.capacities()[binding] == decision.limit() ? single.capacityTexts()[binding]
                     : Long.toString(decision.limit());
-            writeLegacy(response, limit, remaining, reset);
+            writeLegacy(response, fresh, limit, remaining, reset);
         }
         if (!decision.allowed()) {
-            writeRetryAfter(response, decision);
+            writeRetryAfter(response, fresh, decision);
         }
     }
 
@@ -109,14 +121,15 @@ public final class RateLimitResponses {
         return last;
     }
 
-    private static void writeLegacy(HttpServletResponse response, String limit, String remaining, String reset) {
-        response.setHeader("X-RateLimit-Limit", limit);
-        response.setHeader("X-RateLimit-Remaining", remaining);
-        response.setHeader("X-RateLimit-Reset", reset);
+    private static void writeLegacy(HttpServletResponse response, boolean fresh, String limit, String remaining,
+            String reset) {
+        put(response, fresh, "X-RateLimit-Limit", limit);
+        put(response, fresh, "X-RateLimit-Remaining", remaining);
+        put(response, fresh, "X-RateLimit-Reset", reset);
     }
 
-    private static void writeRetryAfter(HttpServletResponse response, Decision denial) {
-        response.setHeader("Retry-After", Long.toString(Math.max(1, ceilSeconds(denial.retryAfterNanos()))));
+    private static void writeRetryAfter(HttpServletResponse response, boolean fresh, Decision denial) {
+        put(response, fresh, "Retry-After", Long.toString(Math.max(1, ceilSeconds(denial.retryAfterNanos()))));
     }
 
     /** Answers 429 with the headers and a problem body naming the violated policy. */
@@ -168,7 +181,7 @@ public final class RateLimitResponses {
      * With several rules: {@code RateLimit-Policy} lists each limit of each policy, {@code RateLimit}
      * the state of the limit that binds in each policy.
      */
-    private void writeIetf(HttpServletResponse response, RateLimitResult result) {
+    private void writeIetf(HttpServletResponse response, boolean fresh, RateLimitResult result) {
         List<String> names = names(result);
         List<String> policies = new ArrayList<>();
         List<String> states = new ArrayList<>();
@@ -190,8 +203,8 @@ public final class RateLimitResponses {
             states.add(json(limitName(names.get(d), binding)) + ";r=" + rule.decision().remaining()
                     + ";t=" + ceilSeconds(rule.decision().resetAfterNanos()));
         }
-        response.setHeader("RateLimit-Policy", String.join(", ", policies));
-        response.setHeader("RateLimit", String.join(", ", states));
+        put(response, fresh, "RateLimit-Policy", String.join(", ", policies));
+        put(response, fresh, "RateLimit", String.join(", ", states));
     }
 
     private record PolicyName(String name, Policy policy) {

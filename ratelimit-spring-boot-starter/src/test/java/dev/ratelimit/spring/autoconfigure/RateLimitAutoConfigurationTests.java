@@ -84,9 +84,8 @@ class RateLimitAutoConfigurationTests {
     }
 
     /**
-     * What a servlet container does: each registration's filter is initialised under the
-     * registration's name, which OncePerRequestFilter's already-filtered marker is built from. Under
-     * one name, the second filter would take the request as already filtered and skip its rules.
+     * One request through both filters, as the servlet container chains them: each applies its own
+     * rules, and neither takes the other's decisions for its own (which would skip its rules).
      */
     @Test
     void bothFiltersApplyTheirRulesToOneRequest() {

@@ -6,8 +6,11 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
+import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
@@ -94,20 +97,46 @@ class RuleMatchingTests {
         });
     }
 
+    /** Registered twice (say also in a Spring Security chain), the filter still takes one permit per request. */
     @Test
     void aRequestIsCountedOnceHoweverOftenItPassesTheFilter() {
         runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
             RateLimitFilter filter = context.getBean(RateLimitFilter.class);
-            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("rateLimitFilter.FILTERED");
-            filter.setBeanName("renamed");
-            assertThat(filter.getAlreadyFilteredAttributeName()).isEqualTo("renamed.FILTERED");
-
             MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
             MockHttpServletResponse response = new MockHttpServletResponse();
+            boolean[] reached = new boolean[1];
             filter.doFilter(request, response, (again, sameResponse) -> filter.doFilter(again, sameResponse,
-                    (last, lastResponse) -> {
-                    }));
-            assertThat(response.getHeader("X-RateLimit-Remaining")).isEqualTo("1");
+                    (last, lastResponse) -> reached[0] = true));
+            assertThat(reached[0]).isTrue();
+            assertThat(response.getHeaders("X-RateLimit-Remaining")).containsExactly("1");
+            assertThat(response.getHeaders("RateLimit")).containsExactly("\"free\";r=1;t=5");
+
+            MockHttpServletResponse next = new MockHttpServletResponse();
+            filter.doFilter(new MockHttpServletRequest("GET", "/x"), next, (last, lastResponse) -> {
+            });
+            assertThat(next.getHeader("X-RateLimit-Remaining")).isEqualTo("0");
+        });
+    }
+
+    /** Only the request itself is limited: not the error page, forward or async dispatch that follows it. */
+    @ParameterizedTest
+    @EnumSource(value = DispatcherType.class, names = {"ERROR", "FORWARD", "INCLUDE", "ASYNC"})
+    void laterDispatchesOfARequestPassUnlimited(DispatcherType dispatch) {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            for (int i = 0; i < 5; i++) {
+                MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+                request.setDispatcherType(dispatch);
+                MockHttpServletResponse response = new MockHttpServletResponse();
+                boolean[] reached = new boolean[1];
+                filter.doFilter(request, response, (last, lastResponse) -> reached[0] = true);
+                assertThat(reached[0]).as("%s dispatch %d", dispatch, i).isTrue();
+                assertThat(response.getHeader("X-RateLimit-Remaining")).isNull();
+            }
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            filter.doFilter(new MockHttpServletRequest("GET", "/x"), response, (last, lastResponse) -> {
+            });
+            assertThat(response.getHeader("X-RateLimit-Remaining")).as("nothing was taken").isEqualTo("1");
         });
     }
 
