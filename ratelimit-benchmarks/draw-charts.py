@@ -155,8 +155,9 @@ def http(results):
     bar_chart(os.path.join(OUT, "bench-http.svg"), "GET /hello under wrk, median of rounds (higher is better)",
               "requests per second", [(m, [rps[(m, a)] for a in apps]) for m in modes], apps)
     print("### HTTP\n")
-    print("| Mode | App | requests/s (median) | rounds | p50 µs | p99 µs | ÷ plain | ÷ plain per round | statuses |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| Mode | App | requests/s (median) | rounds | p50 µs | p99 µs | server CPU µs/request (median) "
+          "| ÷ plain | ÷ plain, median of the rounds' ratios | statuses |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m in modes:
         for a in apps:
             v = runs[(m, a)]
@@ -165,15 +166,42 @@ def http(results):
             per_round = []
             for r in v:
                 base = next((b for b in runs[(m, "plain")] if b["round"] == r["round"]), None)
-                per_round.append(ratio(r["requestsPerSecond"], base and base["requestsPerSecond"]))
+                if base:
+                    per_round.append(r["requestsPerSecond"] / base["requestsPerSecond"])
             statuses = f"{sum(r['s200'] for r in v):,}×200, {sum(r['s429'] for r in v):,}×429, " \
                        f"{sum(r['otherStatus'] + r['socketErrors'] for r in v)} other"
+            cpu = median(r.get("serverCpuMicrosPerRequest") for r in v)
             print(f"| {m} | {a} | {fmt(rps[(m, a)])} | {len(v)} | {fmt(median(r['p50Micros'] for r in v))} | "
-                  f"{fmt(median(r['p99Micros'] for r in v))} | {ratio(rps[(m, a)], rps.get((m, 'plain')))} | "
-                  f"{', '.join(per_round)} | {statuses} |")
+                  f"{fmt(median(r['p99Micros'] for r in v))} | {fmt(cpu) if cpu else 'n/a'} | "
+                  f"{ratio(rps[(m, a)], rps.get((m, 'plain')))} | "
+                  f"{f'{median(per_round):.2f}× ({min(per_round):.2f}–{max(per_round):.2f})' if per_round else 'n/a'} "
+                  f"| {statuses} |")
     for m in modes:
         print(f"\n{m}: ours ÷ bucket4j = {ratio(rps.get((m, 'ours')), rps.get((m, 'bucket4j')))}", end="")
     print("\n")
+
+
+def side_by_side(results):
+    """side-by-side.sh: one object per (app, round), every app loaded at once; cost per request."""
+    apps = list(dict.fromkeys(r["app"] for r in results))
+    base = apps[0]
+    by_round = {}
+    for r in results:
+        by_round.setdefault(r["round"], {})[r["app"]] = r
+    print(f"### HTTP side by side: server CPU per request, every variant loaded at once\n")
+    print(f"| App | rounds | CPU µs/request (median) | {base} ÷ this, per round: median (range) |")
+    print("|---|---|---|---|")
+    costs = []
+    for a in apps:
+        cost = median(r["serverCpuMicrosPerRequest"] for r in results if r["app"] == a)
+        ratios = [v[base]["serverCpuMicrosPerRequest"] / v[a]["serverCpuMicrosPerRequest"]
+                  for v in by_round.values() if a in v and base in v]
+        costs.append(cost)
+        print(f"| {a} | {len(ratios)} | {fmt(cost)} | {median(ratios):.3f}× ({min(ratios):.3f}–{max(ratios):.3f}) |")
+    bar_chart(os.path.join(OUT, "bench-http-side-by-side.svg"),
+              "Server CPU per request, all loaded at once (lower is better)", "µs per request, median of rounds",
+              [(a, [c]) for a, c in zip(apps, costs)], ["CPU per request"])
+    print()
 
 
 def redis(results):
@@ -224,7 +252,7 @@ def redis(results):
 
 
 SECTIONS = [("hot-path.json", hot_path), ("many-keys.json", many_keys), ("memory.json", memory),
-            ("http.json", http), ("redis.json", redis)]
+            ("http.json", http), ("http-side-by-side.json", side_by_side), ("redis.json", redis)]
 
 if __name__ == "__main__":
     for file, draw in SECTIONS:
