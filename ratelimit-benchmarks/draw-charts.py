@@ -181,14 +181,14 @@ def http(results):
     print("\n")
 
 
-def side_by_side(results):
+def side_by_side(results, name="http-side-by-side"):
     """side-by-side.sh: one object per (app, round), every app loaded at once; cost per request."""
     apps = list(dict.fromkeys(r["app"] for r in results))
     base = apps[0]
     by_round = {}
     for r in results:
         by_round.setdefault(r["round"], {})[r["app"]] = r
-    print(f"### HTTP side by side: server CPU per request, every variant loaded at once\n")
+    print(f"### HTTP side by side ({name}.json): server CPU per request, every variant loaded at once\n")
     print(f"| App | rounds | CPU µs/request (median) | {base} ÷ this, per round: median (range) |")
     print("|---|---|---|---|")
     costs = []
@@ -198,7 +198,7 @@ def side_by_side(results):
                   for v in by_round.values() if a in v and base in v]
         costs.append(cost)
         print(f"| {a} | {len(ratios)} | {fmt(cost)} | {median(ratios):.3f}× ({min(ratios):.3f}–{max(ratios):.3f}) |")
-    bar_chart(os.path.join(OUT, "bench-http-side-by-side.svg"),
+    bar_chart(os.path.join(OUT, f"bench-{name}.svg"),
               "Server CPU per request, all loaded at once (lower is better)", "µs per request, median of rounds",
               [(a, [c]) for a, c in zip(apps, costs)], ["CPU per request"])
     print()
@@ -252,7 +252,9 @@ def redis(results):
 
 
 SECTIONS = [("hot-path.json", hot_path), ("many-keys.json", many_keys), ("memory.json", memory),
-            ("http.json", http), ("http-side-by-side.json", side_by_side), ("redis.json", redis)]
+            ("http.json", http), ("http-side-by-side.json", side_by_side),
+            ("http-side-by-side-headers.json", lambda results: side_by_side(results, "http-side-by-side-headers")),
+            ("redis.json", redis)]
 
 if __name__ == "__main__":
     for file, draw in SECTIONS:
