@@ -144,8 +144,12 @@ public final class RedisComparison {
         int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 1;
 
         List<Scenario> scenarios = new ArrayList<>();
+        int[] admittedKeys = counts("ADMITTED_KEYS", "1,100,1000,100000");
         for (int round = 1; round <= rounds; round++) {
-            for (int keys : counts("ADMITTED_KEYS", "1,100,1000,100000")) {
+            for (int k = 0; k < admittedKeys.length; k++) {
+                // The key counts take turns at going first, one place on each round: the first scenario of
+                // a round follows the previous round's floods, and in a fixed order the hot key always had it.
+                int keys = admittedKeys[(k + round - 1) % admittedKeys.length];
                 // Alternating, so that a disturbance hits both contenders alike, and who goes first swaps
                 // each round, so that neither always runs on the colder JVM.
                 List<Contender> pair = round % 2 == 1 ? List.of(Contender.OURS, Contender.BUCKET4J_LETTUCE)

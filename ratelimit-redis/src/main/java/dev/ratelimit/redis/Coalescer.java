@@ -119,7 +119,7 @@ final class Coalescer {
                 inFlight.decrementAndGet();
                 drain(); // before waking this call's callers: Redis gets the next call sooner
             }
-            if (error == null && values.length == REPLY_WIDTH * count) {
+            if (error == null && values != null && values.length == REPLY_WIDTH * count) {
                 breaker.succeeded();
                 for (int i = 0; i < count; i++) {
                     calls[i].reply.complete(values);
@@ -139,8 +139,8 @@ final class Coalescer {
 
         private RedisUnavailableException failure(Throwable error, long[] values) {
             if (error == null) {
-                return new RedisUnavailableException("Redis answered " + values.length + " numbers for " + count
-                        + " keys", null);
+                return new RedisUnavailableException("Redis answered " + (values == null ? "nothing" : values.length
+                        + " numbers") + " for " + count + " keys", null);
             }
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof RedisUnavailableException unavailable) {
