@@ -20,7 +20,7 @@
 #
 # wrk's status.lua counts the status codes, and the run fails unless every measured response is the
 # intended one (200 admitted, 429 denied, 200 for plain) with no socket errors.
-# Defaults: 2 modes × (3 × 60 s warm-up + 8 rounds × 3 variants × 10 s): about 20 minutes.
+# Defaults: 2 modes × (3 × 60 s warm-up + 8 rounds × 3 variants × 10 s): about 15 minutes.
 # The warm-up is long because the server's JIT compiler shares its one CPU with the requests: with
 # -XX:+PrintCompilation, C2 was still compiling 30-40 s into the load (about 35,000 requests/s), and a
 # 10 s warm-up measured whichever application happened to finish compiling first.
