@@ -52,19 +52,10 @@ HTTP=ratelimit-benchmarks/http
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 HZ=$(getconf CLK_TCK)
 
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-    # An app whose own module did not change is not repackaged, and keeps the starter it was first
-    # built with: without this, a rebuild after a starter change measures the old starter.
-    rm -f "$HTTP"/{plain,ours,bucket4j}/target/app.jar
-    ./mvnw -B -q -P http-bench -pl "$HTTP/plain,$HTTP/ours,$HTTP/bucket4j" -am package -DskipTests
-fi
-
-for i in "${!VARIANTS[@]}"; do
-    if curl -s -o /dev/null "http://127.0.0.1:$((PORT + i))/"; then
-        echo "something already answers on 127.0.0.1:$((PORT + i)); set HTTP_PORT to a free range" >&2
-        exit 2
-    fi
-done
+# shellcheck source=common.sh
+. "$HTTP/common.sh"
+build_apps
+require_free_ports
 if [[ "$PIN" == 1 && $(nproc) -ge 2 ]]; then
     SERVER_CPU=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
 else
@@ -72,16 +63,7 @@ else
 fi
 LOG=$(mktemp -d /tmp/ratelimit-bench-http.XXXXXX)
 SERVERS=()
-stop() {
-    for pid in "${SERVERS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${SERVERS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    SERVERS=()
-}
-trap 'stop; echo "server logs: $LOG"' EXIT
+trap 'stop_servers; echo "server logs: $LOG"' EXIT
 
 # mode -> the applications' arguments for the mode's limit
 limit_args() {
@@ -92,7 +74,6 @@ limit_args() {
 }
 
 status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$1/hello"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "[" > "$OUT"
@@ -164,7 +145,7 @@ PY
             first=0
         done
     done
-    stop
+    stop_servers
 done
 echo "]" >> "$OUT"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -32,23 +32,13 @@ HZ=$(getconf CLK_TCK)
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 [[ $(nproc) -ge 2 ]] || { echo "needs 2 CPUs: servers on CPU 1, wrk on CPU 0" >&2; exit 2; }
 
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-    rm -f "$HTTP"/{plain,ours,bucket4j}/target/app.jar # see run-http.sh: a stale app.jar keeps its old starter
-    ./mvnw -B -q -P http-bench -pl "$HTTP/plain,$HTTP/ours,$HTTP/bucket4j" -am package -DskipTests
-fi
-for i in "${!VARIANTS[@]}"; do
-    if curl -s -o /dev/null "http://127.0.0.1:$((PORT + i))/"; then
-        echo "something already answers on 127.0.0.1:$((PORT + i)); set HTTP_PORT to a free range" >&2
-        exit 2
-    fi
-done
+# shellcheck source=common.sh
+. "$HTTP/common.sh"
+build_apps
+require_free_ports
 LOG=$(mktemp -d /tmp/ratelimit-bench-side.XXXXXX)
 SERVERS=()
-stop() {
-    for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${SERVERS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap 'stop; echo "server logs: $LOG"' EXIT
+trap 'stop_servers; echo "server logs: $LOG"' EXIT
 
 for i in "${!VARIANTS[@]}"; do
     variant=${VARIANTS[$i]} extra=()
@@ -79,7 +69,6 @@ load() {
     done
     wait "${pids[@]}"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 load "$WARM_UP" warm-up
