@@ -2,7 +2,6 @@ package dev.ratelimit.redis;
 
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -142,7 +141,7 @@ final class Coalescer {
                 return new RedisUnavailableException("Redis answered " + (values == null ? "nothing" : values.length
                         + " numbers") + " for " + count + " keys", null);
             }
-            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            Throwable cause = ScriptRunner.unwrap(error);
             if (cause instanceof RedisUnavailableException unavailable) {
                 return unavailable;
             }

@@ -146,11 +146,6 @@ final class LuaPolicy {
     record Request(String now, String op, long permits, long maxWaitMicros) {
     }
 
-    /** ARGV for one request. */
-    String[] args(String now, String op, long permits, long maxWaitMicros) {
-        return args(new Request[] {new Request(now, op, permits, maxWaitMicros)}, 0, 1);
-    }
-
     /**
      * ARGV for {@code requests[from, from + count)}, the requests for the call's KEYS in order:
      * for a general script only one, then the limits; for a flat script the limit, then each.

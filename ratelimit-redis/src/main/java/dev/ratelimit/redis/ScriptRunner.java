@@ -59,12 +59,17 @@ final class ScriptRunner {
         BaseRedisAsyncCommands<String, String> commands = connection.commands(deadline).base();
         return commands.dispatch(CommandType.EVALSHA, new Longs(), scriptArgs(sha, keys, args)).toCompletableFuture()
                 .exceptionallyCompose(e -> {
-                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    Throwable cause = unwrap(e);
                     return cause instanceof RedisNoScriptException
                             ? commands.dispatch(CommandType.EVAL, new Longs(), scriptArgs(script, keys, args))
                                     .toCompletableFuture()
                             : CompletableFuture.failedFuture(cause);
                 });
+    }
+
+    /** The failure itself, out of the {@link CompletionException} a dependent future wraps it in. */
+    static Throwable unwrap(Throwable error) {
+        return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     }
 
     /** The timeout this runner's calls have. */

@@ -173,7 +173,7 @@ class FlatScriptTest {
         String[] key = {TestRedis.prefix() + "{t}:" + flat.stateName()};
         long full = algorithm == Algorithm.FIXED_WINDOW ? 3_600_000_000L : 1_800_000_000L;
         long before = redisMicros();
-        long[] reply = new ScriptRunner(commands, flat, TIMEOUT_NANOS).run(key, flat.args("", "a", 1, 0));
+        long[] reply = new ScriptRunner(commands, flat, TIMEOUT_NANOS).run(key, flat.args(new LuaPolicy.Request[] {new LuaPolicy.Request("", "a", 1, 0)}, 0, 1));
         long after = redisMicros();
         assertThat(reply).containsExactly(1L, 1L, 2L, 0L, full, 0L, 0L);
         String[] state = connection.sync().get(key[0]).split("\\|");

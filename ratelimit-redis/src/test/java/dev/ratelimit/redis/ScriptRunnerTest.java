@@ -41,7 +41,7 @@ class ScriptRunnerTest {
         String prefix = TestRedis.prefix();
         String[] list = {prefix + "{list}"};
         connection.sync().rpush(list[0], "not a bucket");
-        String[] args = lua.args("1000000", "a", 1, 0);
+        String[] args = lua.args(new LuaPolicy.Request[] {new LuaPolicy.Request("1000000", "a", 1, 0)}, 0, 1);
         assertThatThrownBy(() -> runner.run(list, args)).isInstanceOf(RedisUnavailableException.class)
                 .hasMessageContaining("WRONGTYPE");
         assertThat(runner.run(new String[] {prefix + "{bucket}"}, args)).containsExactly(1, 2, 3, 0, 20_000_000, 0, 0);
