@@ -12,7 +12,9 @@
 -- Redis together), in the order of KEYS, each exactly as if it had been a call of its own: the
 -- keys' requests are independent, and the same key twice is decided twice, the second time on
 -- the state the first wrote. Redis's TIME is read once per call, so the requests of one call
--- share one instant.
+-- share one instant. A run of one key (a hot client's requests, sent together) reads its state
+-- once and stores it once, after the run's last request: a GET and a SET PX cost Redis more than
+-- the decision between them, so a hot key's call did most of its work on state it then overwrote.
 --
 -- ARGV: first the limit's figures (the algorithm's file says which), then four per key: now (µs,
 -- a test ticker's reading) or '' for Redis's TIME, op ('a' take, 'p' peek, 'r' reserve a
@@ -24,3 +26,8 @@
 local floor = math.floor
 local redisNow = nil
 local out = {}
+-- The previous key, and its state as the next request of that key must read it: heldFirst nil
+-- when the state reads as a fresh key's (absent, or not ours). dirty: that state is not yet
+-- stored, and dirtyTtl, dirtyTest are the ttl and testTime of the request that last wrote it.
+local heldKey, heldFirst, heldSecond = nil, nil, 0
+local dirty, dirtyTtl, dirtyTest = false, 0, false

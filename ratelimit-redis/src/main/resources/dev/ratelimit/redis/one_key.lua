@@ -21,13 +21,18 @@ for i = 1, #KEYS do
   -- The state's two numbers; absent, another version or another width (several limits) reads as
   -- a fresh key, {now, 0}, as load() reads it. string.find and string.sub cost less than a
   -- pattern with captures; tonumber refuses what is not a number, so a third field spoils the second.
-  local first, second = now, 0
-  local s = redis.call('GET', key)
-  if s then
-    local bar = string.find(s, '|', 3, true)
-    if bar and string.sub(s, 1, 2) == '1|' then
-      local x, y = tonumber(string.sub(s, 3, bar - 1)), tonumber(string.sub(s, bar + 1))
-      if x and y then first, second = x, y end
+  -- known: the state was read as ours, rather than as a fresh key.
+  local first, second, known = now, 0, false
+  if key == heldKey then
+    if heldFirst then first, second, known = heldFirst, heldSecond, true end
+  else
+    local s = redis.call('GET', key)
+    if s then
+      local bar = string.find(s, '|', 3, true)
+      if bar and string.sub(s, 1, 2) == '1|' then
+        local x, y = tonumber(string.sub(s, 3, bar - 1)), tonumber(string.sub(s, bar + 1))
+        if x and y then first, second, known = x, y, true end
+      end
     end
   end
 

@@ -139,6 +139,13 @@ class FlatScriptTest {
         for (int round = 0; round < 40; round++) {
             int count = 1 + random.nextInt(Coalescer.MAX_KEYS);
             int clients = 1 + random.nextInt(6);
+            if (random.nextInt(4) == 0) {
+                // State that reads as a fresh key, and stays so while only peeks and denials follow.
+                String foreign = List.of("2|5|0", "1|5", "x").get(random.nextInt(3));
+                String client = "{c" + random.nextInt(clients) + "}:" + flat.stateName();
+                sync.set(together + client, foreign);
+                sync.set(alone + client, foreign);
+            }
             String[] keysTogether = new String[count];
             String[] clientOf = new String[count];
             LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
@@ -159,9 +166,60 @@ class FlatScriptTest {
             for (String client : clientOf) {
                 assertThat(sync.get(together + client)).as("state of %s, round %d, seed %d", client, round, seed)
                         .isEqualTo(sync.get(alone + client));
+                long ttl = sync.pttl(alone + client);
+                assertThat(sync.pttl(together + client)).as("PTTL of %s, round %d, seed %d", client, round, seed)
+                        .isBetween(ttl - 1000, ttl + 1000);
             }
             now += advance(random, longest);
         }
+    }
+
+    /**
+     * A hot client's requests sent together read its state once and store it once per run of its
+     * key, counted by a redis-server of the test's own, whose {@code INFO commandstats} counts the
+     * commands a script calls. The replies are each request's own all the same.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = {"TOKEN_BUCKET", "LEAKY_BUCKET", "FIXED_WINDOW"})
+    void aRunOfOneKeyReadsAndStoresItsStateOnce(Algorithm algorithm) {
+        try (RedisProcess redis = new RedisProcess()) {
+            RedisClient own = RedisClient.create(redis.uri());
+            try (StatefulRedisConnection<String, String> ownConnection = own.connect()) {
+                RedisConnection ownCommands = RedisConnection.given(
+                        new RedisConnection.Commands(ownConnection.async(), ownConnection.async()), false);
+                LuaPolicy flat = LuaPolicy.of(new Policy(algorithm, List.of(Limit.of(100, Duration.ofHours(1)))));
+                ScriptRunner runner = new ScriptRunner(ownCommands, flat, TIMEOUT_NANOS);
+                // The leaky bucket lets one request go per instant, and these share one: they reserve.
+                LuaPolicy.Request take = algorithm == Algorithm.LEAKY_BUCKET
+                        ? new LuaPolicy.Request("", "r", 1, Duration.ofHours(1).toNanos() / 1000)
+                        : new LuaPolicy.Request("", "a", 1, 0);
+                LuaPolicy.Request[] requests = new LuaPolicy.Request[6];
+                Arrays.fill(requests, take);
+                runner.run(new String[] {"warm-up"}, flat.args(requests, 0, 1)); // loads the script
+                ownConnection.sync().configResetstat();
+
+                String[] keys = {"a", "a", "a", "b", "b", "a"};
+                long[] replies = runner.run(keys, flat.args(requests, 0, keys.length));
+
+                long[] remaining = new long[keys.length];
+                for (int i = 0; i < keys.length; i++) {
+                    assertThat(replies[7 * i]).as("request %d admitted", i).isEqualTo(1L);
+                    remaining[i] = replies[7 * i + 1];
+                }
+                assertThat(remaining).containsExactly(99, 98, 97, 99, 98, 96);
+                String stats = ownConnection.sync().info("commandstats");
+                assertThat(calls(stats, "get")).as(stats).isEqualTo(3);
+                assertThat(calls(stats, "set")).as(stats).isEqualTo(3);
+                assertThat(ownConnection.sync().pttl("a")).isPositive();
+            } finally {
+                own.shutdown();
+            }
+        }
+    }
+
+    private static long calls(String commandstats, String command) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_" + command + ":calls=(\\d+)").matcher(commandstats);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 
     @ParameterizedTest
