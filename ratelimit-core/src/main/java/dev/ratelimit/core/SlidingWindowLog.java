@@ -1,5 +1,8 @@
 package dev.ratelimit.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * {@link Algorithm#SLIDING_WINDOW_LOG}: exactly at most {@code capacity} permits in any interval of
  * {@code period}, because every admitted request is remembered until it leaves the window.
@@ -18,13 +21,36 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         super(policy, 1, now -> new Log(), Log[]::new);
     }
 
+    /**
+     * A single limit's log is guarded by its own sequence lock rather than a monitor: under two
+     * threads a contended monitor cost more than the decision (0.37x a lock-free bucket on the
+     * denied path). A decision that changes nothing (a denial or a peek, with no entry due to
+     * leave the window) reads the log optimistically and takes no lock, so a denied flood on one
+     * key writes no shared memory; everything else takes the lock, which is held for a few dozen
+     * instructions and never across a call out.
+     */
     @Override
     Decision decideOne(Log log, long now, long permits, boolean consume) {
+        int stamp = log.stamp();
+        if ((stamp & 1) == 0 && log.size > 0 && now - log.time(0) < firstPeriod) {
+            // Nothing expires, so the log is as expire() would leave it; the figures are final
+            // only if no writer ran meanwhile (validate), since a racing one may have torn them.
+            long used = log.used;
+            long excess = used + permits - firstCapacity;
+            if (excess > 0 || !consume) {
+                long retry = excess > 0 ? log.timeToFreeOrMinus(excess, now, firstPeriod) : 0;
+                long reset = log.resetNanos(now, firstPeriod);
+                if (log.validate(stamp) && retry >= 0) {
+                    return new Decision(excess <= 0, firstCapacity - used, firstCapacity, retry, Math.max(reset, 0));
+                }
+            }
+        }
         boolean ok;
         long retry = 0;
         long remaining;
         long reset;
-        synchronized (log) {
+        int locked = log.lock();
+        try {
             log.expire(now, firstPeriod);
             long excess = log.used + permits - firstCapacity;
             ok = excess <= 0;
@@ -35,6 +61,8 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             }
             remaining = firstCapacity - log.used;
             reset = log.resetNanos(now, firstPeriod);
+        } finally {
+            log.unlock(locked);
         }
         return new Decision(ok, remaining, firstCapacity, Math.max(retry, 0), Math.max(reset, 0));
     }
@@ -73,12 +101,63 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         }
     }
 
-    /** A ring of (time, permits) entries, oldest first, and the sum of their permits. */
+    /**
+     * A ring of (time, permits) entries, oldest first, and the sum of their permits. A single
+     * limit's log is guarded by {@link #sequence} (see {@link #decideOne}); several limits' logs
+     * by the monitor of their array.
+     */
     static final class Log extends Marked {
+        private static final VarHandle SEQUENCE;
+        private static final int SPINS = 100;
+
+        static {
+            try {
+                SEQUENCE = MethodHandles.lookup().findVarHandle(Log.class, "sequence", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private long[] entries = new long[8];
         private int head;
         int size;
         long used;
+        /** Odd while a writer holds the log; every write adds 2 in all. */
+        private int sequence;
+
+        /** The sequence before optimistic reads: odd means a writer holds the log. */
+        int stamp() {
+            return (int) SEQUENCE.getAcquire(this);
+        }
+
+        /** Whether no writer took the log since {@code stamp}, so the reads since were of one state. */
+        boolean validate(int stamp) {
+            VarHandle.acquireFence();
+            return (int) SEQUENCE.getOpaque(this) == stamp;
+        }
+
+        /**
+         * Takes the log for writing and returns the odd sequence to hand to {@link #unlock}. Spins
+         * a little, as the holder is out within a few dozen instructions, then yields the CPU in
+         * case the holder's thread was descheduled (more threads than cores).
+         */
+        int lock() {
+            for (int tries = 0; ; tries++) {
+                int current = (int) SEQUENCE.getOpaque(this);
+                if ((current & 1) == 0 && SEQUENCE.compareAndSet(this, current, current + 1)) {
+                    return current + 1;
+                }
+                if (tries < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+
+        void unlock(int locked) {
+            SEQUENCE.setRelease(this, locked + 1);
+        }
 
         // Every index is masked by the length of the very array it reads, a shape for which C2
         // drops the range check, and with it a deoptimization stub per access on the hot path.
@@ -109,14 +188,26 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
         /** Nanoseconds until the oldest entries holding at least {@code excess} permits have left. */
         long timeToFree(long excess, long now, long period) {
+            long wait = timeToFreeOrMinus(excess, now, period);
+            if (wait < 0) {
+                throw new IllegalStateException("excess " + excess + " exceeds the log's " + used + " permits");
+            }
+            return wait;
+        }
+
+        /**
+         * {@link #timeToFree}, or -1 when the entries do not hold {@code excess}: a log read while a
+         * writer changed it. The wait is never negative otherwise, since every entry is in the window.
+         */
+        long timeToFreeOrMinus(long excess, long now, long period) {
             long freed = 0;
-            for (int index = 0; index < size; index++) {
+            for (int index = 0, n = size; index < n; index++) {
                 freed += permits(index);
                 if (freed >= excess) {
-                    return time(index) + period - now;
+                    return Math.max(time(index) + period - now, 0);
                 }
             }
-            throw new IllegalStateException("excess " + excess + " exceeds the log's " + used + " permits");
+            return -1;
         }
 
         void append(long now, long permits) {

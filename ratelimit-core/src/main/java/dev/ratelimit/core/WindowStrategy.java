@@ -8,9 +8,9 @@ import java.util.function.LongFunction;
  * The frame the window algorithms share: each limit's capacity and period, an idle time of a
  * whole number of periods, and a state of one {@code W} per limit.
  *
- * <p>A key under a single limit (the common case) has the {@code W} itself as its state, guarded
- * by its own monitor; being {@link Marked}, it lets the limiter skip most cache bookkeeping, as a
- * token bucket's cell does. Its decision is {@link #decideOne}: straight-line code that builds its
+ * <p>A key under a single limit (the common case) has the {@code W} itself as its state, which
+ * guards itself (lock-free, or the sliding log's sequence lock); being {@link Marked}, it lets the
+ * limiter skip most cache bookkeeping, as a token bucket's cell does. Its decision is {@link #decideOne}: straight-line code that builds its
  * {@link Decision} in one place, so that it inlines into the caller and escape analysis removes the
  * {@code Decision}; a loop over several limits compiled too big for that. Several limits keep a
  * {@code W[]} whose monitor guards them all, decided by {@link #decideAll}.

@@ -22,10 +22,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Threads race on one key of a fixed window or sliding counter while the ticker crosses many window
- * boundaries: the lock-free single-limit path must neither lose a permit (a window would admit more
- * than its capacity) nor count one twice (it would admit fewer), also when several threads find the
- * window ended at once and race to open the next.
+ * Threads race on one key of a fixed window, sliding counter or sliding log while the ticker crosses
+ * many window boundaries: the single-limit paths (lock-free, or the log's optimistic reads) must
+ * neither lose a permit (a window would admit more than its capacity) nor count one twice (it
+ * would admit fewer), also when several threads find the window ended at once and race to open
+ * the next.
  *
  * <p>The ticker moves only between phases (by the last thread to arrive at the barrier), so every
  * request of a phase reads the same time, and each takes one permit: within a phase the window only
@@ -51,7 +52,8 @@ class WindowRaceTest {
     private static final long START = 1_000;
 
     static Stream<Arguments> cases() {
-        return Stream.of(Algorithm.FIXED_WINDOW, Algorithm.SLIDING_WINDOW_COUNTER).flatMap(algorithm -> Stream.of(1, 2)
+        return Stream.of(Algorithm.FIXED_WINDOW, Algorithm.SLIDING_WINDOW_COUNTER, Algorithm.SLIDING_WINDOW_LOG)
+                .flatMap(algorithm -> Stream.of(1, 2)
                 .flatMap(limits -> Stream.of(11L, 12L, 13L, System.nanoTime())
                         .map(seed -> Arguments.of(algorithm, limits, seed))));
     }
@@ -79,9 +81,15 @@ class WindowRaceTest {
         AtomicLongArray admitted = new AtomicLongArray(PHASES);
         inPhases(seed, phase -> ticker.advanceNanos(steps[phase]), (thread, phase) -> {
             long taken = 0;
+            // Time stands still within a phase, so the room one thread sees, by peeking or
+            // taking, only shrinks: a peek that read a torn or stale state would break that.
+            long room = CAPACITY;
             for (int i = 0; i < perThread[phase]; i++) {
+                Decision peeked = limiter.peek("hot-key");
+                assertThat(peeked.remaining()).as("seed %d, phase %d, peek", seed, phase).isBetween(0L, room);
                 Decision decision = limiter.tryAcquire("hot-key");
-                assertThat(decision.remaining()).isBetween(0L, CAPACITY);
+                assertThat(decision.remaining()).as("seed %d, phase %d", seed, phase).isBetween(0L, peeked.remaining());
+                room = decision.remaining();
                 taken += decision.allowed() ? 1 : 0;
             }
             admitted.addAndGet(phase, taken);
