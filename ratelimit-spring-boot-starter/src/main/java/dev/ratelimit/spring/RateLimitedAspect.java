@@ -14,11 +14,14 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
-import org.aspectj.lang.ProceedingJoinPoint;
-import org.aspectj.lang.annotation.Around;
-import org.aspectj.lang.annotation.Aspect;
-import org.aspectj.lang.reflect.MethodSignature;
+import java.util.function.Supplier;
+import org.aopalliance.aop.Advice;
+import org.aopalliance.intercept.MethodInterceptor;
+import org.aopalliance.intercept.MethodInvocation;
+import org.springframework.aop.Pointcut;
+import org.springframework.aop.PointcutAdvisor;
 import org.springframework.aop.support.AopUtils;
+import org.springframework.aop.support.StaticMethodMatcherPointcut;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.convert.DurationStyle;
@@ -37,9 +40,14 @@ import org.springframework.util.ReflectionUtils;
  *
  * <p>Every annotated method of every bean is checked once the singletons exist, so a bad attribute
  * stops the application at start-up; a call then only evaluates its key and takes permits.
+ *
+ * <p>Applied by a Spring AOP advisor ({@link #advisor}) rather than as an AspectJ {@code @Aspect}:
+ * the advisor's pointcut is the very test that finds the methods to check ({@link #intercepted}),
+ * so a method is intercepted exactly when its limit was compiled. An AspectJ {@code @annotation}
+ * pointcut does not see an annotation on an interface method or on the superclass method a bean
+ * overrides, so such a limit was checked at start-up and then silently never enforced.
  */
-@Aspect
-public final class RateLimitedAspect implements SmartInitializingSingleton {
+public final class RateLimitedAspect implements MethodInterceptor, SmartInitializingSingleton {
 
     /** Shared by every caller of a method without a key outside a web request. */
     static final String GLOBAL_KEY = "global";
@@ -96,8 +104,61 @@ public final class RateLimitedAspect implements SmartInitializingSingleton {
             ReflectionUtils.doWithMethods(userClass, method -> checkProxyable(method, userClass),
                     method -> !method.isBridge() && method.isAnnotationPresent(RateLimited.class));
             ReflectionUtils.doWithMethods(userClass, method -> limit(method, userClass),
-                    method -> Modifier.isPublic(method.getModifiers()) && !method.isBridge()
-                            && method.getDeclaringClass() != Object.class && annotation(method, userClass) != null);
+                    method -> !method.isBridge() && intercepted(method, userClass));
+        }
+    }
+
+    /** The pointcut: public methods, not Object's, with {@link RateLimited} on them or on their class. */
+    private static boolean intercepted(Method method, Class<?> targetClass) {
+        return Modifier.isPublic(method.getModifiers()) && method.getDeclaringClass() != Object.class
+                && annotation(AopUtils.getMostSpecificMethod(method, targetClass), targetClass) != null;
+    }
+
+    /**
+     * The advisor that applies the aspect. Its pointcut needs no bean, and the aspect is looked up
+     * on the first intercepted call: auto-proxying collects advisors while the first beans are being
+     * created, and an advisor holding the aspect would create the enforcer, its limiters and any
+     * Redis connection then, before the post-processors that should see them are all registered.
+     *
+     * @param aspect the aspect bean, looked up once
+     */
+    public static PointcutAdvisor advisor(Supplier<RateLimitedAspect> aspect) {
+        return new Advisor(aspect);
+    }
+
+    private static final class Advisor implements PointcutAdvisor, MethodInterceptor {
+
+        private static final Pointcut POINTCUT = new StaticMethodMatcherPointcut() {
+            @Override
+            public boolean matches(Method method, Class<?> targetClass) {
+                return intercepted(method, ClassUtils.getUserClass(targetClass));
+            }
+        };
+
+        private final Supplier<RateLimitedAspect> lookup;
+        private volatile RateLimitedAspect aspect;
+
+        Advisor(Supplier<RateLimitedAspect> lookup) {
+            this.lookup = Objects.requireNonNull(lookup, "aspect");
+        }
+
+        @Override
+        public Pointcut getPointcut() {
+            return POINTCUT;
+        }
+
+        @Override
+        public Advice getAdvice() {
+            return this;
+        }
+
+        @Override
+        public Object invoke(MethodInvocation call) throws Throwable {
+            RateLimitedAspect resolved = aspect;
+            if (resolved == null) {
+                aspect = resolved = lookup.get();
+            }
+            return resolved.invoke(call);
         }
     }
 
@@ -111,13 +172,13 @@ public final class RateLimitedAspect implements SmartInitializingSingleton {
     }
 
     /** Takes permits before the call; throws {@link RateLimitExceededException} instead of calling when denied. */
-    @Around("execution(public * *(..)) && (@within(dev.ratelimit.spring.RateLimited) || @annotation(dev.ratelimit.spring.RateLimited))")
-    public Object around(ProceedingJoinPoint call) throws Throwable {
-        Method method = ((MethodSignature) call.getSignature()).getMethod();
-        Class<?> targetClass = call.getTarget() != null ? AopUtils.getTargetClass(call.getTarget()) : method.getDeclaringClass();
+    @Override
+    public Object invoke(MethodInvocation call) throws Throwable {
+        Method method = call.getMethod();
+        Class<?> targetClass = call.getThis() != null ? AopUtils.getTargetClass(call.getThis()) : method.getDeclaringClass();
         MethodLimit limit = limit(method, ClassUtils.getUserClass(targetClass));
         HttpServletRequest request = web != null ? CurrentRequest.get() : null;
-        String key = limit.key(call.getArgs(), request, web);
+        String key = limit.key(call.getArguments(), request, web);
         String clientTier = request != null && limit.usesClientTier() ? web.tier().apply(request) : null;
         RateLimitResult result = enforcer.enforce(List.of(new RateLimitEnforcer.Check(limit.rule(),
                 enforcer.tierFor(limit.rule(), clientTier), key, limit.cost())));

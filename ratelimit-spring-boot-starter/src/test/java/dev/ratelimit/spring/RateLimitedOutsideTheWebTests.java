@@ -13,6 +13,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.test.util.AopTestUtils;
 
 /** {@code @RateLimited} on plain beans of an application without Spring MVC: the caller gets the exception. */
 class RateLimitedOutsideTheWebTests {
@@ -23,6 +24,8 @@ class RateLimitedOutsideTheWebTests {
             .withBean(Ticker.class, ManualTicker::new)
             .withBean(Mailer.class)
             .withBean(Reports.class)
+            .withBean(SmsNotifier.class)
+            .withBean(NightlyJob.class)
             .withPropertyValues("ratelimit.tiers.free.limits[0].limit=3", "ratelimit.tiers.free.limits[0].period=30s",
                     "ratelimit.tiers.gold.limits[0].limit=5", "ratelimit.tiers.gold.limits[0].period=1m",
                     "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**");
@@ -100,6 +103,28 @@ class RateLimitedOutsideTheWebTests {
         });
     }
 
+    /**
+     * An annotation the limit is compiled from must also be enforced: one on an interface method, or
+     * on the overridden method of a superclass, applies to the implementation, as
+     * {@code AnnotatedElementUtils} finds it, though the method called carries none itself.
+     */
+    @Test
+    void anAnnotationOnAnInterfaceOrOverriddenMethodIsEnforced() {
+        runner.run(context -> {
+            // An interface proxy here: this context has no spring.aop.proxy-target-class.
+            Notifier notifier = context.getBean(Notifier.class);
+            notifier.notify("+1555");
+            RateLimitExceededException denied = catchDenial(() -> notifier.notify("+1556"));
+            assertThat(denied.getDenial().rule()).isEqualTo("SmsNotifier.notify");
+            assertThat(AopTestUtils.<SmsNotifier>getTargetObject(notifier).sent()).isEqualTo(1);
+
+            NightlyJob job = context.getBean(NightlyJob.class);
+            job.run();
+            assertThat(catchDenial(job::run).getDenial().rule()).isEqualTo("NightlyJob.run");
+            assertThat(job.runs()).isEqualTo(1);
+        });
+    }
+
     private static ManualTicker ticker(AssertableApplicationContext context) {
         return (ManualTicker) context.getBean(Ticker.class);
     }
@@ -146,6 +171,47 @@ class RateLimitedOutsideTheWebTests {
 
         @RateLimited(rule = "api")
         public void viaRule() {
+        }
+    }
+
+    public interface Notifier {
+
+        @RateLimited(limit = 1, period = "1h")
+        void notify(String number);
+    }
+
+    public static class SmsNotifier implements Notifier {
+
+        private final AtomicInteger sent = new AtomicInteger();
+
+        @Override
+        public void notify(String number) {
+            sent.incrementAndGet();
+        }
+
+        public int sent() {
+            return sent.get();
+        }
+    }
+
+    public static class Job {
+
+        @RateLimited(limit = 1, period = "1h")
+        public void run() {
+        }
+    }
+
+    public static class NightlyJob extends Job {
+
+        private final AtomicInteger runs = new AtomicInteger();
+
+        @Override
+        public void run() {
+            runs.incrementAndGet();
+        }
+
+        public int runs() {
+            return runs.get();
         }
     }
 }

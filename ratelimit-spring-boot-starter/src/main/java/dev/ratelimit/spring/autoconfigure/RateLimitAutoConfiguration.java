@@ -17,7 +17,9 @@ import dev.ratelimit.spring.web.RateLimitFilter;
 import dev.ratelimit.spring.web.RateLimitResponses;
 import jakarta.servlet.http.HttpServletRequest;
 import org.aspectj.lang.annotation.Aspect;
+import org.springframework.aop.PointcutAdvisor;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -30,6 +32,7 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.EnableAspectJAutoProxy;
+import org.springframework.context.annotation.Role;
 import org.springframework.web.servlet.DispatcherServlet;
 
 /**
@@ -168,6 +171,14 @@ public final class RateLimitAutoConfiguration {
         RateLimitedAspect rateLimitedAspect(RateLimitEnforcer enforcer, RateLimitProperties properties,
                 ObjectProvider<RateLimitedAspect.Web> web, ConfigurableListableBeanFactory beanFactory) {
             return new RateLimitedAspect(enforcer, properties, web.getIfAvailable(), beanFactory);
+        }
+
+        /** Static, and infrastructure, as auto-proxying asks for advisors before most beans exist. */
+        @Bean
+        @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+        @ConditionalOnMissingBean(name = "rateLimitedAdvisor")
+        static PointcutAdvisor rateLimitedAdvisor(ObjectProvider<RateLimitedAspect> aspect) {
+            return RateLimitedAspect.advisor(aspect::getObject);
         }
     }
 }
