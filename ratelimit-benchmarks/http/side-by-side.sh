@@ -6,9 +6,10 @@
 # whatever the machine does to one it does to all in the same seconds; each variant's CPU time
 # (utime + stime from /proc) divided by the requests it served is its cost per request. A server pinned
 # to a saturated CPU serves 1 / (cost per request), so the ratio of costs is the ratio of the throughputs
-# each would reach alone. The variants also share the CPU and its caches, which adds about the same cost
-# to each and so, if anything, moves the ratio towards 1: run-http.sh's throughput, one at a time, is the
-# check on that.
+# each would reach alone. The variants also share the CPU and its caches, and that sharing is not neutral:
+# on 2026-12-01 (AMD VM) ours cost 0.89x of plain here but 0.95x in run-http.sh's rounds, where each app
+# has the CPU to itself, as a server in production would. So this script ranks variants steadily, and
+# run-http.sh's throughput, one at a time, gives the ratio a lone server sees.
 #
 #   ratelimit-benchmarks/http/side-by-side.sh
 #
