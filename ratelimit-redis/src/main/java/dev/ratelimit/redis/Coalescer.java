@@ -10,17 +10,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Under load most of a decision's cost is per call, not per key: on the client the command,
  * its write and its reply, all on Lettuce's one event-loop thread; in Redis the script's start,
- * {@code TIME}, the read and the reply. A flat script (see one.lua) decides for several keys in
- * one call, each exactly as a call of its own would, so requests that arrive while Redis is busy
- * share one call.
+ * {@code TIME}, the read and the reply. Every script decides for several keys in one call, each
+ * exactly as a call of its own would (see one.lua for the flat ones, each.lua for the general
+ * ones), so requests that arrive while Redis is busy share one call.
  *
  * <h2>When a request waits</h2>
  * A request is sent at once while fewer than {@link #MAX_IN_FLIGHT} of this limiter's calls are
  * on their way. Otherwise it waits in the queue, and the first of those calls to complete sends
  * everything queued (up to {@link #MAX_KEYS}) as the next call. So an idle limiter sends each
  * request alone, as soon as it comes, and a busy one holds a request back by at most the time
- * its calls in flight take. General scripts, and every script on a cluster connection (whose
- * keys would lie in many slots), send each request alone, with no bound on the calls in flight.
+ * its calls in flight take. On a cluster connection, whose keys would lie in many slots, every
+ * request goes alone, with no bound on the calls in flight.
  *
  * <h2>Concurrency</h2>
  * A caller puts its request on a lock-free queue, then takes a slot by CAS on {@code inFlight}
@@ -65,7 +65,7 @@ final class Coalescer {
         this.runner = runner;
         this.lua = lua;
         this.breaker = breaker;
-        this.maxKeys = together && lua.flat() ? MAX_KEYS : 1;
+        this.maxKeys = together ? MAX_KEYS : 1;
     }
 
     /** One key's request; {@code reply} completes with its call's whole reply, read from {@code index}. */

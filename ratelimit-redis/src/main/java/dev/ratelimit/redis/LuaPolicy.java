@@ -134,10 +134,7 @@ final class LuaPolicy {
         return tag + ":" + sha1(canonical.toString()).substring(0, 8);
     }
 
-    /**
-     * Whether the script is flat (see one.lua), and so decides for several keys in one call:
-     * see {@link #args(Request[], int, int)}.
-     */
+    /** Whether the script is flat (see one.lua); either kind decides for several keys in one call. */
     boolean flat() {
         return flat;
     }
@@ -147,13 +144,11 @@ final class LuaPolicy {
     }
 
     /**
-     * ARGV for {@code requests[from, from + count)}, the requests for the call's KEYS in order:
-     * for a general script only one, then the limits; for a flat script the limit, then each.
+     * ARGV for {@code requests[from, from + count)}, the requests for the call's KEYS in order,
+     * four arguments each: for a general script the requests, then the limits (see each.lua); for
+     * a flat script the limit, then the requests (see one.lua).
      */
     String[] args(Request[] requests, int from, int count) {
-        if (count != 1 && !flat) {
-            throw new IllegalArgumentException("a general script decides for one key, not " + count);
-        }
         String[] args = new String[4 * count + limitArgs.size()];
         int at = flat ? limitArgs.size() : 0;
         for (int i = 0; i < count; i++) {
@@ -163,7 +158,7 @@ final class LuaPolicy {
             args[at++] = Long.toString(request.permits());
             args[at++] = Long.toString(request.maxWaitMicros());
         }
-        int limits = flat ? 0 : 4;
+        int limits = flat ? 0 : 4 * count;
         for (int i = 0; i < limitArgs.size(); i++) {
             args[limits + i] = limitArgs.get(i);
         }
@@ -193,9 +188,13 @@ final class LuaPolicy {
         return all;
     }
 
-    /** A general script: head.lua, common.lua, then the algorithm's {@code body}. */
+    /**
+     * A general script: head.lua, common.lua, then the algorithm's {@code body}, as the function
+     * that each.lua calls for every key of the call.
+     */
     private static String withCommon(String body) {
-        return resource("head.lua") + "\n" + resource("common.lua") + "\n" + resource(body);
+        return resource("each.lua") + resource("head.lua") + "\n" + resource("common.lua") + "\n" + resource(body)
+                + "\n" + resource("each_tail.lua");
     }
 
     /**

@@ -24,9 +24,9 @@ import java.util.Objects;
  *
  * <p>Each decision is made by the algorithm's Lua script, sent with {@code EVALSHA}, which reads
  * Redis's own {@code TIME} (microseconds), decides and writes atomically; app servers' clocks play
- * no part. A decision takes one round trip at most: for a single token-bucket, leaky-bucket or
- * fixed-window limit on a standalone Redis, requests that arrive while this limiter's earlier
- * calls are still on their way share one script call (see {@code Coalescer}).
+ * no part. A decision takes one round trip at most: on a standalone Redis (or Sentinel), requests
+ * that arrive while this limiter's earlier calls are still on their way share one script call
+ * (see {@code Coalescer}).
  * The decisions, and their remaining, limit, retryAfter and resetAfter figures, are those of the
  * in-memory limiter with the same policy at the same times, with waits rounded up to whole
  * microseconds. Keys expire when their state would be full again.

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Runs one limiter's script with {@code EVALSHA}, for one key or, with a flat script, several.
+ * Runs one limiter's script with {@code EVALSHA}, for one key or several.
  *
  * <p>The digest is computed locally, so nothing is loaded up front: the first call on a node, or
  * the first after a restart or failover flushed its script cache, gets {@code NOSCRIPT} and is

@@ -1,10 +1,11 @@
--- Head of every script: RedisRateLimiter puts it before common.lua and an algorithm's general
--- body, or before one.lua, a flat single-limit body and one_tail.lua.
+-- Head of the general scripts: one key's decision starts here, before common.lua and the
+-- algorithm's body, all inside each.lua's decide(), which runs them once per key of the call.
 --
 -- Times are microseconds: absolute Redis TIME (about 1.7e15 today, below 2^52 until 2112), or the
 -- test ticker's reading when ARGV[1] is not empty.
--- ARGV: 1 now (µs) or '', 2 op ('a' take, 'p' peek, 'r' reserve a leaky-bucket slot),
---       3 permits, 4 max wait (µs, 'r' only), 5 number of limits, 6.. the limits, algorithm-specific.
+-- ARGV (decide()'s: one key's): 1 now (µs) or '', 2 op ('a' take, 'p' peek, 'r' reserve a
+--       leaky-bucket slot), 3 permits, 4 max wait (µs, 'r' only), 5 number of limits, 6.. the
+--       limits, algorithm-specific.
 -- Reply: {allowed, remaining, limit, retryUs, resetUs, stableUs, waitUs}; stableUs is how long a
 -- denial of one permit keeps these exact figures (0 when not applicable), waitUs the reserved wait.
 local now = tonumber(ARGV[1])

@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Requests that wait behind busy calls share one call, on a redis-server of the test's own that
@@ -57,12 +59,18 @@ class CoalescerTest {
         redis.close();
     }
 
-    @Test
-    void requestsThatWaitBehindBusyCallsShareOneCallAndEachIsDecidedExactly() throws Exception {
+    /**
+     * The flat scripts (token bucket, fixed window) and the general ones (the sliding windows) alike.
+     * Not the leaky bucket: requests in one flat call share an instant, and it lets one go per instant.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = {"TOKEN_BUCKET", "FIXED_WINDOW", "SLIDING_WINDOW_LOG", "SLIDING_WINDOW_COUNTER"})
+    void requestsThatWaitBehindBusyCallsShareOneCallAndEachIsDecidedExactly(Algorithm algorithm) throws Exception {
         // Four clients of capacity 5, ten requests each: exactly five admitted per client, with
         // remaining 4, 3, 2, 1, 0, however the requests were grouped into calls.
         try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(Duration.ofSeconds(10))
-                .keyPrefix(TestRedis.prefix()).localDenyCache(false).limit(Limit.of(5, Duration.ofHours(1))).build()) {
+                .keyPrefix(TestRedis.prefix()).localDenyCache(false).algorithm(algorithm)
+                .limit(Limit.of(5, Duration.ofHours(1))).build()) {
             assertThat(limiter.tryAcquire("warm-up").allowed()).isTrue(); // the script is cached: no NOSCRIPT retry below
             admin.sync().configResetstat();
             List<Decision>[] byClient = run(limiter, 1_500, i -> "client-" + i % 4);

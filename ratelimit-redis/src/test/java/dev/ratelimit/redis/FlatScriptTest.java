@@ -130,11 +130,40 @@ class FlatScriptTest {
         Random random = new Random(seed);
         Policy policy = new Policy(algorithm, List.of(randomLimit(random)));
         LuaPolicy flat = LuaPolicy.of(policy);
-        ScriptRunner runner = new ScriptRunner(commands, flat, TIMEOUT_NANOS);
+        assertThat(flat.flat()).isTrue();
+        severalKeysInOneCallDecideAsAlone(flat, random, seed);
+    }
+
+    /** The same for the general scripts: every algorithm, one limit or two. */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("everyAlgorithm")
+    void oneCallOfTheGeneralScriptForSeveralKeysDecidesEachAsItsOwnCallWould(Algorithm algorithm, long seed) {
+        Random random = new Random(seed);
+        List<Limit> limits = random.nextBoolean() ? List.of(randomLimit(random))
+                : List.of(randomLimit(random), randomLimit(random));
+        LuaPolicy general = LuaPolicy.general(new Policy(algorithm, limits));
+        assertThat(general.flat()).isFalse();
+        severalKeysInOneCallDecideAsAlone(general, random, seed);
+    }
+
+    static List<Object[]> everyAlgorithm() {
+        List<Object[]> cases = new ArrayList<>();
+        long seed = System.nanoTime();
+        for (Algorithm algorithm : Algorithm.values()) {
+            for (int i = 0; i < 3; i++) {
+                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal()});
+            }
+        }
+        return cases;
+    }
+
+    private void severalKeysInOneCallDecideAsAlone(LuaPolicy lua, Random random, long seed) {
+        Policy policy = lua.policy();
+        ScriptRunner runner = new ScriptRunner(commands, lua, TIMEOUT_NANOS);
         RedisCommands<String, String> sync = connection.sync();
         String together = TestRedis.prefix();
         String alone = TestRedis.prefix();
-        long longest = policy.limits().get(0).periodNanos() / 1000;
+        long longest = policy.limits().stream().mapToLong(Limit::periodNanos).max().orElseThrow() / 1000;
         long now = 1_700_000_000_000_000L + random.nextInt(1_000_000);
         for (int round = 0; round < 40; round++) {
             int count = 1 + random.nextInt(Coalescer.MAX_KEYS);
@@ -142,7 +171,7 @@ class FlatScriptTest {
             if (random.nextInt(4) == 0) {
                 // State that reads as a fresh key, and stays so while only peeks and denials follow.
                 String foreign = List.of("2|5|0", "1|5", "x").get(random.nextInt(3));
-                String client = "{c" + random.nextInt(clients) + "}:" + flat.stateName();
+                String client = "{c" + random.nextInt(clients) + "}:" + lua.stateName();
                 sync.set(together + client, foreign);
                 sync.set(alone + client, foreign);
             }
@@ -150,28 +179,37 @@ class FlatScriptTest {
             String[] clientOf = new String[count];
             LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
             for (int i = 0; i < count; i++) {
-                clientOf[i] = "{c" + random.nextInt(clients) + "}:" + flat.stateName();
+                clientOf[i] = "{c" + random.nextInt(clients) + "}:" + lua.stateName();
                 keysTogether[i] = together + clientOf[i];
                 // Callers read the ticker at slightly different times, not always in the order they are sent.
                 requests[i] = randomRequest(random, policy, now + random.nextInt(3));
             }
-            long[] replies = runner.run(keysTogether, flat.args(requests, 0, count));
+            long[] replies = runner.run(keysTogether, lua.args(requests, 0, count));
             assertThat(replies).hasSize(7 * count);
             for (int i = 0; i < count; i++) {
                 String what = "round " + round + ", request " + i + " of " + count + ", " + requests[i] + ", policy "
                         + policy + ", seed " + seed;
-                long[] expected = runner.run(new String[] {alone + clientOf[i]}, flat.args(requests, i, 1));
+                long[] expected = runner.run(new String[] {alone + clientOf[i]}, lua.args(requests, i, 1));
                 assertThat(Arrays.copyOfRange(replies, 7 * i, 7 * i + 7)).as(what).isEqualTo(expected);
             }
             for (String client : clientOf) {
-                assertThat(sync.get(together + client)).as("state of %s, round %d, seed %d", client, round, seed)
-                        .isEqualTo(sync.get(alone + client));
+                assertThat(state(sync, together + client)).as("state of %s, round %d, seed %d", client, round, seed)
+                        .isEqualTo(state(sync, alone + client));
                 long ttl = sync.pttl(alone + client);
                 assertThat(sync.pttl(together + client)).as("PTTL of %s, round %d, seed %d", client, round, seed)
                         .isBetween(ttl - 1000, ttl + 1000);
             }
             now += advance(random, longest);
         }
+    }
+
+    /** A key's value as text: a string, or a list's elements (the sliding log's), or null when absent. */
+    private static String state(RedisCommands<String, String> sync, String key) {
+        return switch (sync.type(key)) {
+            case "none" -> null;
+            case "list" -> "list " + sync.lrange(key, 0, -1);
+            default -> sync.get(key);
+        };
     }
 
     /**
@@ -293,7 +331,9 @@ class FlatScriptTest {
             default -> "a";
         };
         Limit limit = policy.limits().get(0);
-        long permits = op.equals("p") || random.nextInt(3) > 0 ? 1 : 1 + random.nextInt((int) limit.capacity());
+        // At most the smallest capacity, as RedisRateLimiter refuses more before any script runs.
+        long smallest = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
+        long permits = op.equals("p") || random.nextInt(3) > 0 ? 1 : 1 + random.nextInt((int) smallest);
         long maxWait = op.equals("r") ? (long) (random.nextDouble() * limit.periodNanos() / 1000 * 2) : 0;
         return new LuaPolicy.Request(Long.toString(nowMicros), op, permits, maxWait);
     }
