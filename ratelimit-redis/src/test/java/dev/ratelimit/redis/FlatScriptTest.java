@@ -51,6 +51,15 @@ class FlatScriptTest {
     }
 
     static List<Object[]> cases() {
+        return seeded(List.of(Algorithm.TOKEN_BUCKET, Algorithm.LEAKY_BUCKET, Algorithm.FIXED_WINDOW), 6);
+    }
+
+    static List<Object[]> everyAlgorithm() {
+        return seeded(List.of(Algorithm.values()), 3);
+    }
+
+    /** {@code each} seeded cases per algorithm, or the one that {@code -Dratelimit.case} names. */
+    private static List<Object[]> seeded(List<Algorithm> algorithms, int each) {
         String only = System.getProperty("ratelimit.case");
         if (only != null) {
             String[] parts = only.split(":");
@@ -58,8 +67,8 @@ class FlatScriptTest {
         }
         List<Object[]> cases = new ArrayList<>();
         long seed = System.nanoTime();
-        for (Algorithm algorithm : List.of(Algorithm.TOKEN_BUCKET, Algorithm.LEAKY_BUCKET, Algorithm.FIXED_WINDOW)) {
-            for (int i = 0; i < 6; i++) {
+        for (Algorithm algorithm : algorithms) {
+            for (int i = 0; i < each; i++) {
                 cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal()});
             }
         }
@@ -144,17 +153,6 @@ class FlatScriptTest {
         LuaPolicy general = LuaPolicy.general(new Policy(algorithm, limits));
         assertThat(general.flat()).isFalse();
         severalKeysInOneCallDecideAsAlone(general, random, seed);
-    }
-
-    static List<Object[]> everyAlgorithm() {
-        List<Object[]> cases = new ArrayList<>();
-        long seed = System.nanoTime();
-        for (Algorithm algorithm : Algorithm.values()) {
-            for (int i = 0; i < 3; i++) {
-                cases.add(new Object[] {algorithm, seed + 31L * i + algorithm.ordinal()});
-            }
-        }
-        return cases;
     }
 
     private void severalKeysInOneCallDecideAsAlone(LuaPolicy lua, Random random, long seed) {
