@@ -10,9 +10,10 @@ import java.util.function.LongFunction;
  *
  * <p>A key under a single limit (the common case) has the {@code W} itself as its state, which
  * guards itself (lock-free, or the sliding log's sequence lock); being {@link Marked}, it lets the
- * limiter skip most cache bookkeeping, as a token bucket's cell does. Its decision is {@link #decideOne}: straight-line code that builds its
- * {@link Decision} in one place, so that it inlines into the caller and escape analysis removes the
- * {@code Decision}; a loop over several limits compiled too big for that. Several limits keep a
+ * limiter skip most cache bookkeeping, as a token bucket's cell does. Its decision is
+ * {@link #decideOne}: straight-line code that builds its {@link Decision} in one place, so that it
+ * inlines into the caller and escape analysis removes the {@code Decision}; a loop over several
+ * limits compiled too big for that. Several limits keep a
  * {@code W[]} whose monitor guards them all, decided by {@link #decideAll}.
  *
  * @param <W> one limit's window state
