@@ -1,9 +1,11 @@
 package dev.ratelimit.redis;
 
+import io.lettuce.core.cluster.SlotHash;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Sends one limiter's requests to Redis, those that wait together in one script call.
@@ -19,8 +21,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on their way. Otherwise it waits in the queue, and the first of those calls to complete sends
  * everything queued (up to {@link #MAX_KEYS}) as the next call. So an idle limiter sends each
  * request alone, as soon as it comes, and a busy one holds a request back by at most the time
- * its calls in flight take. On a cluster connection, whose keys would lie in many slots, every
- * request goes alone, with no bound on the calls in flight.
+ * its calls in flight take. On a cluster connection the keys of one call must lie in one hash
+ * slot, so each slot has a coalescer of its own, made when the slot is first asked for: a hot
+ * client's requests share calls as on a single Redis, and requests for different slots never wait
+ * for each other. At most {@value io.lettuce.core.cluster.SlotHash#SLOT_COUNT} of them, a few
+ * hundred bytes each, per limiter.
  *
  * <h2>Concurrency</h2>
  * A caller puts its request on a lock-free queue, then takes a slot by CAS on {@code inFlight}
@@ -54,18 +59,32 @@ final class Coalescer {
     private final ScriptRunner runner;
     private final LuaPolicy lua;
     private final CircuitBreaker breaker;
-    private final int maxKeys;
     private final ConcurrentLinkedQueue<Call> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** On a cluster connection, each slot's coalescer, made on first use; null otherwise. */
+    private final AtomicReferenceArray<Coalescer> slots;
 
     /**
-     * @param together whether requests may share calls: false on a cluster connection
+     * @param cluster whether the connection is to a Redis Cluster, where only keys of one slot may share a call
      */
-    Coalescer(ScriptRunner runner, LuaPolicy lua, CircuitBreaker breaker, boolean together) {
+    Coalescer(ScriptRunner runner, LuaPolicy lua, CircuitBreaker breaker, boolean cluster) {
         this.runner = runner;
         this.lua = lua;
         this.breaker = breaker;
-        this.maxKeys = together ? MAX_KEYS : 1;
+        this.slots = cluster ? new AtomicReferenceArray<>(SlotHash.SLOT_COUNT) : null;
+    }
+
+    private Coalescer slot(String key) {
+        int slot = SlotHash.getSlot(key);
+        Coalescer coalescer = slots.get(slot);
+        if (coalescer == null) {
+            Coalescer made = new Coalescer(runner, lua, breaker, false);
+            coalescer = slots.compareAndExchange(slot, null, made);
+            if (coalescer == null) {
+                coalescer = made;
+            }
+        }
+        return coalescer;
     }
 
     /** One key's request; {@code reply} completes with its call's whole reply, read from {@code index}. */
@@ -88,14 +107,12 @@ final class Coalescer {
     private final class Batch {
         final Call[] calls;
         final int count;
-        final boolean slot;
         volatile CompletableFuture<long[]> sent;
         volatile boolean abandoned;
 
-        Batch(Call[] calls, int count, boolean slot) {
+        Batch(Call[] calls, int count) {
             this.calls = calls;
             this.count = count;
-            this.slot = slot;
         }
 
         /** Cancels the call once nobody waits for it, so that its slot goes to the requests queued behind it. */
@@ -114,10 +131,8 @@ final class Coalescer {
         }
 
         void completed(long[] values, Throwable error) {
-            if (slot) {
-                inFlight.decrementAndGet();
-                drain(); // before waking this call's callers: Redis gets the next call sooner
-            }
+            inFlight.decrementAndGet();
+            drain(); // before waking this call's callers: Redis gets the next call sooner
             if (error == null && values != null && values.length == REPLY_WIDTH * count) {
                 breaker.succeeded();
                 for (int i = 0; i < count; i++) {
@@ -165,13 +180,12 @@ final class Coalescer {
      *                                   or the thread was interrupted (whose flag is then set again)
      */
     Reply decide(String key, LuaPolicy.Request request) {
-        Call call = new Call(key, request, System.nanoTime() + runner.timeoutNanos());
-        if (maxKeys == 1) {
-            send(new Call[] {call}, 1, false);
-        } else {
-            queue.offer(call);
-            drain();
+        if (slots != null) {
+            return slot(key).decide(key, request);
         }
+        Call call = new Call(key, request, System.nanoTime() + runner.timeoutNanos());
+        queue.offer(call);
+        drain();
         try {
             long[] values = runner.await(call.reply, call.deadline);
             return Reply.of(values, REPLY_WIDTH * call.index);
@@ -198,10 +212,10 @@ final class Coalescer {
             if (!inFlight.compareAndSet(taken, taken + 1)) {
                 continue;
             }
-            Call[] calls = new Call[maxKeys];
+            Call[] calls = new Call[MAX_KEYS];
             int count = 0;
             Call next;
-            while (count < maxKeys && (next = queue.poll()) != null) {
+            while (count < MAX_KEYS && (next = queue.poll()) != null) {
                 if (!next.reply.isDone()) { // not given up while it waited
                     calls[count++] = next;
                 }
@@ -210,12 +224,12 @@ final class Coalescer {
                 inFlight.decrementAndGet();
                 continue;
             }
-            send(calls, count, true);
+            send(calls, count);
         }
     }
 
-    private void send(Call[] calls, int count, boolean slot) {
-        Batch batch = new Batch(calls, count, slot);
+    private void send(Call[] calls, int count) {
+        Batch batch = new Batch(calls, count);
         String[] keys = new String[count];
         LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
         for (int i = 0; i < count; i++) {

@@ -70,7 +70,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         this.runner = new ScriptRunner(connection, lua, b.commandTimeout.toNanos());
         this.failureMode = b.failureMode;
         this.breaker = new CircuitBreaker(b.circuitBreakerWait.toNanos(), b.failureMode);
-        this.coalescer = new Coalescer(runner, lua, breaker, !connection.cluster());
+        this.coalescer = new Coalescer(runner, lua, breaker, connection.cluster());
         this.redisTime = b.ticker == null;
         this.ticker = redisTime ? Ticker.system() : b.ticker;
         this.denyCache = b.denyCache && DenyCache.supports(lua.policy().algorithm())

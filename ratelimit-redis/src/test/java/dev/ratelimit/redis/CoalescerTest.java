@@ -89,31 +89,56 @@ class CoalescerTest {
         }
     }
 
+    /**
+     * A cluster's keys lie in many slots, and one call may only take keys of one: requests for
+     * different clients' slots each go alone, however many wait, while a hot client's requests
+     * share calls as on a single Redis. The coalescer is built the same way for a standalone
+     * connection a test says is a cluster's, whose server CLIENT PAUSE can hold.
+     */
     @Test
-    void onAClusterConnectionEachRequestIsItsOwnCall() throws Exception {
-        // A cluster's keys lie in many slots, so one call cannot take several clients' keys. The
-        // coalescer is built the same way for a standalone connection a test says is a cluster's.
+    void onAClusterConnectionOnlyOneSlotsRequestsShareACall() throws Exception {
         try (StatefulRedisConnection<String, String> connection = client.connect()) {
             LuaPolicy lua = LuaPolicy.of(new dev.ratelimit.core.Policy(Algorithm.TOKEN_BUCKET,
                     List.of(Limit.of(5, Duration.ofHours(1)))));
             ScriptRunner runner = new ScriptRunner(RedisConnection.given(
                     new RedisConnection.Commands(connection.async(), connection.async()), true), lua,
                     Duration.ofSeconds(10).toNanos());
-            Coalescer coalescer = new Coalescer(runner, lua, new CircuitBreaker(1_000_000_000L, FailureMode.OPEN), false);
+            Coalescer coalescer = new Coalescer(runner, lua, new CircuitBreaker(1_000_000_000L, FailureMode.OPEN), true);
             String prefix = TestRedis.prefix();
             coalescer.decide(prefix + "{warm-up}", new LuaPolicy.Request("", "a", 1, 0));
-            admin.sync().configResetstat();
-            admin.sync().clientPause(1_000);
-            List<Future<Reply>> replies = new ArrayList<>();
-            for (int i = 0; i < REQUESTS; i++) {
+
+            List<String> spread = new ArrayList<>();
+            java.util.Set<Integer> slots = new java.util.HashSet<>();
+            for (int i = 0; spread.size() < REQUESTS; i++) {
                 String key = prefix + "{c" + i + "}";
-                replies.add(threads.submit(() -> coalescer.decide(key, new LuaPolicy.Request("", "a", 1, 0))));
+                if (slots.add(io.lettuce.core.cluster.SlotHash.getSlot(key))) { // one request per slot
+                    spread.add(key);
+                }
             }
-            for (Future<Reply> reply : replies) {
-                assertThat(reply.get(20, TimeUnit.SECONDS).allowed()).isTrue();
-            }
-            assertThat(evalshaCalls()).isEqualTo(REQUESTS);
+            assertThat(callsFor(coalescer, spread)).isEqualTo(REQUESTS);
+
+            String hot = prefix + "{hot}";
+            long calls = callsFor(coalescer, java.util.Collections.nCopies(REQUESTS, hot));
+            System.out.println("cluster, one slot: " + REQUESTS + " requests in " + calls + " calls");
+            assertThat(calls).isBetween((long) Coalescer.MAX_IN_FLIGHT + 1, (long) Coalescer.MAX_IN_FLIGHT + 4);
         }
+    }
+
+    /** Sends one request per key, all while Redis is paused, and counts the EVALSHA calls they took. */
+    private long callsFor(Coalescer coalescer, List<String> keys) throws Exception {
+        admin.sync().configResetstat();
+        admin.sync().clientPause(1_000);
+        List<Future<Reply>> replies = new ArrayList<>();
+        for (String key : keys) {
+            replies.add(threads.submit(() -> coalescer.decide(key, new LuaPolicy.Request("", "a", 1, 0))));
+        }
+        long admitted = 0;
+        for (Future<Reply> reply : replies) {
+            admitted += reply.get(20, TimeUnit.SECONDS).allowed() ? 1 : 0;
+        }
+        // Capacity 5 a client: every request of a spread client, five of the hot one's.
+        assertThat(admitted).isEqualTo(new java.util.HashSet<>(keys).size() == 1 ? 5 : keys.size());
+        return evalshaCalls();
     }
 
     @Test

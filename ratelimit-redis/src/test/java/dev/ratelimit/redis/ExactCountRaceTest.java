@@ -83,6 +83,67 @@ class ExactCountRaceTest {
         }
     }
 
+    /**
+     * On the cluster, a hot client's requests share calls (one slot's coalescer; see Coalescer),
+     * and the count stays exact: 48 threads of one limiter on one key, without the deny cache so
+     * that every request reaches Redis, take fewer EVALSHA calls than requests, summed over the
+     * masters' INFO commandstats, and exactly the capacity is admitted.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = {"TOKEN_BUCKET", "SLIDING_WINDOW_LOG"})
+    void clusterHotKeyRequestsShareCallsAndStayExact(Algorithm algorithm) throws Exception {
+        List<RedisClient> nodes = new ArrayList<>();
+        for (io.lettuce.core.RedisURI uri : cluster.uris()) {
+            nodes.add(RedisClient.create(uri));
+        }
+        RedisClusterClient client = RedisClusterClient.create(cluster.uris());
+        ExecutorService pool = Executors.newFixedThreadPool(48);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().policy(policy(algorithm)).keyPrefix(TestRedis.prefix())
+                .commandTimeout(Duration.ofSeconds(5)).localDenyCache(false).client(client).build()) {
+            assertThat(limiter.tryAcquire("warm-up").allowed()).isTrue(); // loads the script on that master
+            for (RedisClient node : nodes) {
+                try (var connection = node.connect()) {
+                    connection.sync().configResetstat();
+                }
+            }
+            AtomicLong admitted = new AtomicLong();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 48; t++) {
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    for (int a = 0; a < ATTEMPTS_PER_THREAD; a++) {
+                        if (limiter.tryAcquire("hot").allowed()) {
+                            admitted.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> future : futures) {
+                future.get(60, TimeUnit.SECONDS);
+            }
+            assertThat(limiter.failedCalls()).as("failed Redis calls").isZero();
+            assertThat(admitted.get()).isEqualTo(CAPACITY);
+            long calls = 0;
+            for (RedisClient node : nodes) {
+                try (var connection = node.connect()) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_evalsha:calls=(\\d+)")
+                            .matcher(connection.sync().info("commandstats"));
+                    calls += m.find() ? Long.parseLong(m.group(1)) : 0;
+                }
+            }
+            System.out.println("cluster hot key, " + algorithm + ": " + 48 * ATTEMPTS_PER_THREAD + " requests in "
+                    + calls + " calls");
+            assertThat(calls).isPositive().isLessThan(48L * ATTEMPTS_PER_THREAD);
+        } finally {
+            pool.shutdownNow();
+            client.shutdown();
+            nodes.forEach(RedisClient::shutdown);
+        }
+    }
+
     /** The leaky bucket is a shaper: the racers find an empty queue exactly once. */
     @ParameterizedTest
     @EnumSource(value = Algorithm.class, names = "LEAKY_BUCKET")
