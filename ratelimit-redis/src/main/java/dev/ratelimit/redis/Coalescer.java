@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * its calls in flight take. On a cluster connection the keys of one call must lie in one hash
  * slot, so each slot has a coalescer of its own, made when the slot is first asked for: a hot
  * client's requests share calls as on a single Redis, and requests for different slots never wait
- * for each other. At most {@value io.lettuce.core.cluster.SlotHash#SLOT_COUNT} of them, a few
+ * for each other. At most {@value io.lettuce.core.cluster.SlotHash#SLOT_COUNT} of them, about a
  * hundred bytes each, per limiter.
  *
  * <h2>Concurrency</h2>
