@@ -201,6 +201,26 @@ class FlatScriptTest {
         }
     }
 
+    /**
+     * The requests of one general call share Redis's TIME, as a flat call's do: two admissions of
+     * one sliding-log key in one call fall on one instant, so the log holds one entry of 2 permits
+     * (a header and one entry), where two instants would have made two entries.
+     */
+    @Test
+    void theKeysOfOneGeneralCallShareOneInstant() {
+        LuaPolicy general = LuaPolicy.general(new Policy(Algorithm.SLIDING_WINDOW_LOG, List.of(Limit.of(10, Duration.ofHours(1)))));
+        String key = TestRedis.prefix() + "{t}:" + general.stateName();
+        LuaPolicy.Request take = new LuaPolicy.Request("", "a", 1, 0);
+        long[] replies = new ScriptRunner(commands, general, TIMEOUT_NANOS)
+                .run(new String[] {key, key}, general.args(new LuaPolicy.Request[] {take, take}, 0, 2));
+        assertThat(replies[0]).isEqualTo(1);
+        assertThat(replies[7]).isEqualTo(1);
+        assertThat(replies[8]).as("remaining after the second").isEqualTo(8);
+        List<String> log = connection.sync().lrange(key, 0, -1);
+        assertThat(log).hasSize(2);
+        assertThat(log.get(1)).endsWith(":2");
+    }
+
     /** A key's value as text: a string, or a list's elements (the sliding log's), or null when absent. */
     private static String state(RedisCommands<String, String> sync, String key) {
         return switch (sync.type(key)) {
