@@ -134,7 +134,10 @@ final class LuaPolicy {
         return tag + ":" + sha1(canonical.toString()).substring(0, 8);
     }
 
-    /** Whether the script is flat (see one.lua); either kind decides for several keys in one call. */
+    /**
+     * Whether the script is flat (see one.lua) rather than general (each.lua); either kind decides
+     * for several keys in one call, so only the ARGV layout ({@link #args}) and the tests tell them apart.
+     */
     boolean flat() {
         return flat;
     }

@@ -17,8 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,7 +32,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class CoalescerTest {
 
-    private static final Pattern EVALSHA = Pattern.compile("cmdstat_evalsha:calls=(\\d+)");
     private static final int REQUESTS = 40;
 
     private RedisProcess redis;
@@ -205,7 +202,6 @@ class CoalescerTest {
     }
 
     private long evalshaCalls() {
-        Matcher m = EVALSHA.matcher(admin.sync().info("commandstats"));
-        return m.find() ? Long.parseLong(m.group(1)) : 0;
+        return TestRedis.calls(admin.sync().info("commandstats"), "evalsha");
     }
 }

@@ -129,9 +129,7 @@ class ExactCountRaceTest {
             long calls = 0;
             for (RedisClient node : nodes) {
                 try (var connection = node.connect()) {
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_evalsha:calls=(\\d+)")
-                            .matcher(connection.sync().info("commandstats"));
-                    calls += m.find() ? Long.parseLong(m.group(1)) : 0;
+                    calls += TestRedis.calls(connection.sync().info("commandstats"), "evalsha");
                 }
             }
             System.out.println("cluster hot key, " + algorithm + ": " + 48 * ATTEMPTS_PER_THREAD + " requests in "

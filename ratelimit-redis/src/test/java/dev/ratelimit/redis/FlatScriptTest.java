@@ -264,18 +264,13 @@ class FlatScriptTest {
                 }
                 assertThat(remaining).containsExactly(99, 98, 97, 99, 98, 96);
                 String stats = ownConnection.sync().info("commandstats");
-                assertThat(calls(stats, "get")).as(stats).isEqualTo(3);
-                assertThat(calls(stats, "set")).as(stats).isEqualTo(3);
+                assertThat(TestRedis.calls(stats, "get")).as(stats).isEqualTo(3);
+                assertThat(TestRedis.calls(stats, "set")).as(stats).isEqualTo(3);
                 assertThat(ownConnection.sync().pttl("a")).isPositive();
             } finally {
                 own.shutdown();
             }
         }
-    }
-
-    private static long calls(String commandstats, String command) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_" + command + ":calls=(\\d+)").matcher(commandstats);
-        return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 
     @ParameterizedTest

@@ -60,6 +60,13 @@ public final class TestRedis {
         return "rltest:" + UUID.randomUUID() + ":";
     }
 
+    /** How many times {@code command} ran, from an {@code INFO commandstats} reply; 0 if it never did. */
+    public static long calls(String commandstats, String command) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_" + command + ":calls=(\\d+)")
+                .matcher(commandstats);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
     private static boolean answers(RedisURI candidate) {
         RedisURI probe = RedisURI.create(candidate.toURI().toString());
         probe.setTimeout(Duration.ofSeconds(1));
