@@ -22,10 +22,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * everything queued (up to {@link #MAX_KEYS}) as the next call. So an idle limiter sends each
  * request alone, as soon as it comes, and a busy one holds a request back by at most the time
  * its calls in flight take. On a cluster connection the keys of one call must lie in one hash
- * slot, so each slot has a coalescer of its own, made when the slot is first asked for: a hot
- * client's requests share calls as on a single Redis, and requests for different slots never wait
- * for each other. At most {@value io.lettuce.core.cluster.SlotHash#SLOT_COUNT} of them, about a
- * hundred bytes each, per limiter.
+ * slot, so each slot has a lane of its own (a queue and its count of calls in flight, which a
+ * single Redis has one of), made when the slot is first asked for: a hot client's requests share
+ * calls as on a single Redis, and requests for different slots never wait for each other. At most
+ * {@value io.lettuce.core.cluster.SlotHash#SLOT_COUNT} lanes, about 90 bytes each, per limiter;
+ * they are kept, since a limiter with clients spread over the slots soon needs them all again.
  *
  * <h2>Concurrency</h2>
  * A caller puts its request on a lock-free queue, then takes a slot by CAS on {@code inFlight}
@@ -59,10 +60,10 @@ final class Coalescer {
     private final ScriptRunner runner;
     private final LuaPolicy lua;
     private final CircuitBreaker breaker;
-    private final ConcurrentLinkedQueue<Call> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger inFlight = new AtomicInteger();
-    /** On a cluster connection, each slot's coalescer, made on first use; null otherwise. */
-    private final AtomicReferenceArray<Coalescer> slots;
+    /** On a single Redis, the one lane; null on a cluster connection. */
+    private final Lane lane;
+    /** On a cluster connection, each slot's lane, made on first use; null otherwise. */
+    private final AtomicReferenceArray<Lane> slots;
 
     /**
      * @param cluster whether the connection is to a Redis Cluster, where only keys of one slot may share a call
@@ -71,106 +72,8 @@ final class Coalescer {
         this.runner = runner;
         this.lua = lua;
         this.breaker = breaker;
+        this.lane = cluster ? null : new Lane();
         this.slots = cluster ? new AtomicReferenceArray<>(SlotHash.SLOT_COUNT) : null;
-    }
-
-    private Coalescer slot(String key) {
-        int slot = SlotHash.getSlot(key);
-        Coalescer coalescer = slots.get(slot);
-        if (coalescer == null) {
-            Coalescer made = new Coalescer(runner, lua, breaker, false);
-            coalescer = slots.compareAndExchange(slot, null, made);
-            if (coalescer == null) {
-                coalescer = made;
-            }
-        }
-        return coalescer;
-    }
-
-    /** One key's request; {@code reply} completes with its call's whole reply, read from {@code index}. */
-    private static final class Call {
-        final String key;
-        final LuaPolicy.Request request;
-        final long deadline;
-        final CompletableFuture<long[]> reply = new CompletableFuture<>();
-        int index;             // written before the call is sent, read after its reply completes
-        volatile Batch batch;  // the call it went in, once sent
-
-        Call(String key, LuaPolicy.Request request, long deadline) {
-            this.key = key;
-            this.request = request;
-            this.deadline = deadline;
-        }
-    }
-
-    /** One call to Redis and the requests it carries. */
-    private final class Batch {
-        final Call[] calls;
-        final int count;
-        volatile CompletableFuture<long[]> sent;
-        volatile boolean abandoned;
-
-        Batch(Call[] calls, int count) {
-            this.calls = calls;
-            this.count = count;
-        }
-
-        /** Cancels the call once nobody waits for it, so that its slot goes to the requests queued behind it. */
-        void abandonIfGivenUp() {
-            CompletableFuture<long[]> call = sent;
-            if (call == null || call.isDone()) {
-                return;
-            }
-            for (int i = 0; i < count; i++) {
-                if (!calls[i].reply.isDone()) {
-                    return;
-                }
-            }
-            abandoned = true;
-            call.cancel(false);
-        }
-
-        void completed(long[] values, Throwable error) {
-            inFlight.decrementAndGet();
-            drain(); // before waking this call's callers: Redis gets the next call sooner
-            if (error == null && values != null && values.length == REPLY_WIDTH * count) {
-                breaker.succeeded();
-                for (int i = 0; i < count; i++) {
-                    calls[i].reply.complete(values);
-                }
-                return;
-            }
-            RedisUnavailableException failure = failure(error, values);
-            if (failure.getCause() instanceof InterruptedException) {
-                breaker.abandoned();
-            } else {
-                breaker.failed(failure);
-            }
-            for (int i = 0; i < count; i++) {
-                calls[i].reply.completeExceptionally(failure);
-            }
-        }
-
-        private RedisUnavailableException failure(Throwable error, long[] values) {
-            if (error == null) {
-                return new RedisUnavailableException("Redis answered " + (values == null ? "nothing" : values.length
-                        + " numbers") + " for " + count + " keys", null);
-            }
-            Throwable cause = ScriptRunner.unwrap(error);
-            if (cause instanceof RedisUnavailableException unavailable) {
-                return unavailable;
-            }
-            if (cause instanceof CancellationException && abandoned) {
-                // Given up by every caller: a timeout once the first deadline has passed, else interruptions.
-                long first = Long.MAX_VALUE;
-                for (int i = 0; i < count; i++) {
-                    first = Math.min(first, calls[i].deadline);
-                }
-                return System.nanoTime() - first >= 0 ? runner.timedOut((Exception) cause)
-                        : new RedisUnavailableException("every caller was interrupted", new InterruptedException());
-            }
-            return new RedisUnavailableException("Redis failed: " + cause, cause);
-        }
     }
 
     /**
@@ -180,75 +83,182 @@ final class Coalescer {
      *                                   or the thread was interrupted (whose flag is then set again)
      */
     Reply decide(String key, LuaPolicy.Request request) {
-        if (slots != null) {
-            return slot(key).decide(key, request);
-        }
-        Call call = new Call(key, request, System.nanoTime() + runner.timeoutNanos());
-        queue.offer(call);
-        drain();
-        try {
-            long[] values = runner.await(call.reply, call.deadline);
-            return Reply.of(values, REPLY_WIDTH * call.index);
-        } catch (RedisUnavailableException e) {
-            Batch batch = call.batch;
-            if (batch != null) {
-                batch.abandonIfGivenUp(); // its call tells the breaker
-            } else if (e.getCause() instanceof InterruptedException) {
-                breaker.abandoned();
-            } else {
-                breaker.failed(e); // timed out in the queue, behind calls that took too long
+        return (lane != null ? lane : slot(key)).decide(key, request);
+    }
+
+    private Lane slot(String key) {
+        int slot = SlotHash.getSlot(key);
+        Lane found = slots.get(slot);
+        if (found == null) {
+            Lane made = new Lane();
+            found = slots.compareAndExchange(slot, null, made);
+            if (found == null) {
+                found = made;
             }
-            throw e;
+        }
+        return found;
+    }
+
+    /** One key's request; {@code reply} completes with its call's whole reply, read from {@code index}. */
+    private static final class Call {
+        final String key;
+        final LuaPolicy.Request request;
+        final long deadline;
+        final CompletableFuture<long[]> reply = new CompletableFuture<>();
+        int index;                 // written before the call is sent, read after its reply completes
+        volatile Lane.Batch batch; // the call it went in, once sent
+
+        Call(String key, LuaPolicy.Request request, long deadline) {
+            this.key = key;
+            this.request = request;
+            this.deadline = deadline;
         }
     }
 
-    /** Sends the queued requests while a slot is free; see the class comment for why none is left behind. */
-    private void drain() {
-        for (;;) {
-            int taken = inFlight.get();
-            if (taken >= MAX_IN_FLIGHT || queue.isEmpty()) {
-                return;
+    /** Requests whose keys may share a call, and the calls they are in: the queue and its slots in flight. */
+    private final class Lane {
+        private final ConcurrentLinkedQueue<Call> queue = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger inFlight = new AtomicInteger();
+
+        /** One call to Redis and the requests it carries. */
+        private final class Batch {
+            final Call[] calls;
+            final int count;
+            volatile CompletableFuture<long[]> sent;
+            volatile boolean abandoned;
+
+            Batch(Call[] calls, int count) {
+                this.calls = calls;
+                this.count = count;
             }
-            if (!inFlight.compareAndSet(taken, taken + 1)) {
-                continue;
+
+            /** Cancels the call once nobody waits for it, so that its slot goes to the requests queued behind it. */
+            void abandonIfGivenUp() {
+                CompletableFuture<long[]> call = sent;
+                if (call == null || call.isDone()) {
+                    return;
+                }
+                for (int i = 0; i < count; i++) {
+                    if (!calls[i].reply.isDone()) {
+                        return;
+                    }
+                }
+                abandoned = true;
+                call.cancel(false);
             }
-            Call[] calls = new Call[MAX_KEYS];
-            int count = 0;
-            Call next;
-            while (count < MAX_KEYS && (next = queue.poll()) != null) {
-                if (!next.reply.isDone()) { // not given up while it waited
-                    calls[count++] = next;
+
+            void completed(long[] values, Throwable error) {
+                inFlight.decrementAndGet();
+                drain(); // before waking this call's callers: Redis gets the next call sooner
+                if (error == null && values != null && values.length == REPLY_WIDTH * count) {
+                    breaker.succeeded();
+                    for (int i = 0; i < count; i++) {
+                        calls[i].reply.complete(values);
+                    }
+                    return;
+                }
+                RedisUnavailableException failure = failure(error, values);
+                if (failure.getCause() instanceof InterruptedException) {
+                    breaker.abandoned();
+                } else {
+                    breaker.failed(failure);
+                }
+                for (int i = 0; i < count; i++) {
+                    calls[i].reply.completeExceptionally(failure);
                 }
             }
-            if (count == 0) {
-                inFlight.decrementAndGet();
-                continue;
-            }
-            send(calls, count);
-        }
-    }
 
-    private void send(Call[] calls, int count) {
-        Batch batch = new Batch(calls, count);
-        String[] keys = new String[count];
-        LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
-        for (int i = 0; i < count; i++) {
-            keys[i] = calls[i].key;
-            requests[i] = calls[i].request;
-            calls[i].index = i;
+            private RedisUnavailableException failure(Throwable error, long[] values) {
+                if (error == null) {
+                    return new RedisUnavailableException("Redis answered " + (values == null ? "nothing" : values.length
+                            + " numbers") + " for " + count + " keys", null);
+                }
+                Throwable cause = ScriptRunner.unwrap(error);
+                if (cause instanceof RedisUnavailableException unavailable) {
+                    return unavailable;
+                }
+                if (cause instanceof CancellationException && abandoned) {
+                    // Given up by every caller: a timeout once the first deadline has passed, else interruptions.
+                    long first = Long.MAX_VALUE;
+                    for (int i = 0; i < count; i++) {
+                        first = Math.min(first, calls[i].deadline);
+                    }
+                    return System.nanoTime() - first >= 0 ? runner.timedOut((Exception) cause)
+                            : new RedisUnavailableException("every caller was interrupted", new InterruptedException());
+                }
+                return new RedisUnavailableException("Redis failed: " + cause, cause);
+            }
         }
-        CompletableFuture<long[]> sent;
-        try {
-            sent = runner.send(keys, lua.args(requests, 0, count), calls[0].deadline);
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
+
+        /** See {@link Coalescer#decide}. */
+        Reply decide(String key, LuaPolicy.Request request) {
+            Call call = new Call(key, request, System.nanoTime() + runner.timeoutNanos());
+            queue.offer(call);
+            drain();
+            try {
+                long[] values = runner.await(call.reply, call.deadline);
+                return Reply.of(values, REPLY_WIDTH * call.index);
+            } catch (RedisUnavailableException e) {
+                Batch batch = call.batch;
+                if (batch != null) {
+                    batch.abandonIfGivenUp(); // its call tells the breaker
+                } else if (e.getCause() instanceof InterruptedException) {
+                    breaker.abandoned();
+                } else {
+                    breaker.failed(e); // timed out in the queue, behind calls that took too long
+                }
+                throw e;
+            }
         }
-        batch.sent = sent;
-        for (int i = 0; i < count; i++) {
-            calls[i].batch = batch;
+
+        /** Sends the queued requests while a slot is free; see the class comment for why none is left behind. */
+        private void drain() {
+            for (;;) {
+                int taken = inFlight.get();
+                if (taken >= MAX_IN_FLIGHT || queue.isEmpty()) {
+                    return;
+                }
+                if (!inFlight.compareAndSet(taken, taken + 1)) {
+                    continue;
+                }
+                Call[] calls = new Call[MAX_KEYS];
+                int count = 0;
+                Call next;
+                while (count < MAX_KEYS && (next = queue.poll()) != null) {
+                    if (!next.reply.isDone()) { // not given up while it waited
+                        calls[count++] = next;
+                    }
+                }
+                if (count == 0) {
+                    inFlight.decrementAndGet();
+                    continue;
+                }
+                send(calls, count);
+            }
         }
-        // A caller that gave up before it saw its batch could not cancel the call; this does it for them.
-        batch.abandonIfGivenUp();
-        sent.whenComplete(batch::completed);
+
+        private void send(Call[] calls, int count) {
+            Batch batch = new Batch(calls, count);
+            String[] keys = new String[count];
+            LuaPolicy.Request[] requests = new LuaPolicy.Request[count];
+            for (int i = 0; i < count; i++) {
+                keys[i] = calls[i].key;
+                requests[i] = calls[i].request;
+                calls[i].index = i;
+            }
+            CompletableFuture<long[]> sent;
+            try {
+                sent = runner.send(keys, lua.args(requests, 0, count), calls[0].deadline);
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            batch.sent = sent;
+            for (int i = 0; i < count; i++) {
+                calls[i].batch = batch;
+            }
+            // A caller that gave up before it saw its batch could not cancel the call; this does it for them.
+            batch.abandonIfGivenUp();
+            sent.whenComplete(batch::completed);
+        }
     }
 }
