@@ -34,7 +34,8 @@ public final class ClientKeys {
         return prefix + "[sha256:" + fingerprint(key.substring(prefix.length())) + "]";
     }
 
-    private static String fingerprint(String value) {
+    /** The first 8 hex digits of the SHA-256 of {@code value}'s UTF-8 bytes. */
+    static String fingerprint(String value) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(hash, 0, 4);

@@ -75,7 +75,8 @@ final class Settings {
         }
         properties.getApiKeys().forEach((key, tier) -> {
             if (!tiers.containsKey(tier)) {
-                throw unknownTier("ratelimit.api-keys[" + key + "]", tier, tiers);
+                // The key itself stays out of the start-up log, as out of every other one.
+                throw unknownTier("ratelimit.api-keys[sha256:" + ClientKeys.fingerprint(key) + "]", tier, tiers);
             }
         });
         Set<String> names = new HashSet<>();

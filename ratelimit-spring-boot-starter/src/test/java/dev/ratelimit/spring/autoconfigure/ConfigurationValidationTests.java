@@ -32,7 +32,7 @@ class ConfigurationValidationTests {
         "ratelimit.rules[0].cost | 0 | Property ratelimit.rules[0].cost with value '0' is invalid: must be between 1 and 1000000000000",
         "ratelimit.rules[0].tier | gold | Property ratelimit.rules[0].tier with value 'gold' is invalid: names no tier; tiers are [free]",
         "ratelimit.default-tier | gold | Property ratelimit.default-tier with value 'gold' is invalid: names no tier; tiers are [free]",
-        "ratelimit.api-keys.abc | gold | Property ratelimit.api-keys[abc] with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.api-keys.abc | gold | Property ratelimit.api-keys[sha256:ba7816bf] with value 'gold' is invalid: names no tier; tiers are [free]",
         "ratelimit.trusted-proxies[0] | 10.0.0.0/33 | Property ratelimit.trusted-proxies[0] with value '10.0.0.0/33' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: prefix length must be between 0 and 32",
         "ratelimit.trusted-proxies[0] | proxy.example.com | Property ratelimit.trusted-proxies[0] with value 'proxy.example.com' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
         "ratelimit.trusted-proxies[0] | 300.1.1.1/8 | Property ratelimit.trusted-proxies[0] with value '300.1.1.1/8' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
@@ -102,6 +102,11 @@ class ConfigurationValidationTests {
                 .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
                         "@RateLimited on FinalMethodService.call would never apply: it must be on a public,"
                                 + " non-static, non-final method"));
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(FinalUnderClassAnnotationService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited on FinalUnderClassAnnotationService.call would never apply: it must be on a"
+                                + " public, non-static, non-final method"));
     }
 
     /** A valid configuration with one property replaced. */
@@ -144,6 +149,16 @@ class ConfigurationValidationTests {
     static class PackagePrivateService {
         @RateLimited(limit = 5, period = "1s")
         void call() {
+        }
+    }
+
+    /** The class's annotation takes in each public instance method, and a proxy cannot intercept a final one. */
+    @RateLimited(limit = 5, period = "1s")
+    static class FinalUnderClassAnnotationService {
+        public final void call() {
+        }
+
+        public static void helper() { // static: not taken in, so no reason to refuse
         }
     }
 
