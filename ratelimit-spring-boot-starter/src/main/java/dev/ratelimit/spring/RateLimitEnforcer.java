@@ -178,7 +178,7 @@ public final class RateLimitEnforcer {
             return ruled;
         }
         return new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(),
-                new Decision(true, decision.remaining(), decision.limit(), 0, decision.resetAfterNanos()));
+                new Decision(true, 0, decision.limit(), 0, decision.resetAfterNanos()));
     }
 
     /**

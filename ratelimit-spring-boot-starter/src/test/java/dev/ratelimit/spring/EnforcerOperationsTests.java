@@ -57,6 +57,20 @@ class EnforcerOperationsTests {
     }
 
     @Test
+    void aShadowedDenialOfACostlyCheckShowsNoPermitsLeftThoughSomeRemain() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(0).setShadow(true);
+        RateLimitEnforcer enforcer = enforcer(properties);
+        enforcer.enforce(checks("api")); // 1 of 2 left: a check for 2 would be denied
+
+        RateLimitResult shadowed = enforcer.enforce(List.of(new RateLimitEnforcer.Check("api", "free", "ip:192.0.2.1", 2)));
+        assertThat(shadowed.allowed()).isTrue();
+        assertThat(shadowed.decisions()).singleElement().satisfies(d ->
+                assertThat(d.decision().remaining()).as("shown as a denial would show it").isZero());
+        assertThat(enforcer.peek("api", "ip:192.0.2.1").get("free").remaining()).as("consumed nothing").isEqualTo(1);
+    }
+
+    @Test
     void aLoneCheckIsDecidedAsOneAmongSeveral() {
         RateLimitProperties properties = properties();
         properties.getRules().get(0).setShadow(true);
