@@ -60,10 +60,25 @@ public record RateLimitResult(List<RuleDecision> decisions) {
 
     /**
      * The result a request has gathered once this one is added: {@code earlier}, the value of
-     * {@link #REQUEST_ATTRIBUTE} (null if none), followed by this.
+     * {@link #REQUEST_ATTRIBUTE} (null if none), followed by this. A denial among the earlier
+     * decisions is left out: the request went on, so the application caught it (a
+     * {@code @RateLimited} call's exception), and it no longer decides the request.
      */
     public RateLimitResult after(Object earlier) {
-        return earlier instanceof RateLimitResult r ? r.and(this) : this;
+        if (!(earlier instanceof RateLimitResult r)) {
+            return this;
+        }
+        if (r.allowed()) {
+            return r.and(this);
+        }
+        List<RuleDecision> all = new ArrayList<>(r.decisions.size() + decisions.size());
+        for (RuleDecision decision : r.decisions) {
+            if (decision.decision().allowed()) {
+                all.add(decision);
+            }
+        }
+        all.addAll(decisions);
+        return new RateLimitResult(all);
     }
 
     /** This result followed by {@code later}'s decisions. */

@@ -34,6 +34,15 @@ public @interface RateLimited {
     /** Name of a rule in {@code ratelimit.rules} whose limiters this method shares. */
     String rule() default "";
 
+    /**
+     * Name of the method's own rule (every case but {@link #rule()}): in metrics, the actuator, Redis
+     * keys, and the {@code RateLimit-Policy} header of a one-off limit. By default
+     * {@code SimpleClassName.method}, with the parameter types, as in {@code Reports.export(String,int)},
+     * when the class has several limited methods of that name. Two methods may not share a name:
+     * set one when classes of the same simple name in different packages would.
+     */
+    String name() default "";
+
     /** Name of a tier in {@code ratelimit.tiers} whose limits apply to every caller. */
     String tier() default "";
 

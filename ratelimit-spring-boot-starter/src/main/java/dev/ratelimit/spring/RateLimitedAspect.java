@@ -8,6 +8,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -15,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.aopalliance.aop.Advice;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
@@ -59,6 +61,8 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
     private final Web web;
     private final ConfigurableListableBeanFactory beanFactory;
     private final Map<MethodKey, MethodLimit> limits = new ConcurrentHashMap<>();
+    /** Which method each method's own rule belongs to, so that no two methods share one by accident. */
+    private final Map<String, String> owners = new ConcurrentHashMap<>();
 
     /**
      * What the aspect needs from Spring MVC, when it is present.
@@ -102,16 +106,30 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             }
             Class<?> userClass = ClassUtils.getUserClass(type);
             ReflectionUtils.doWithMethods(userClass, method -> checkProxyable(method, userClass),
-                    method -> !method.isBridge() && method.isAnnotationPresent(RateLimited.class));
+                    method -> !method.isBridge() && covered(method, userClass));
             ReflectionUtils.doWithMethods(userClass, method -> limit(method, userClass),
                     method -> !method.isBridge() && intercepted(method, userClass));
         }
     }
 
-    /** The pointcut: public methods, not Object's, with {@link RateLimited} on them or on their class. */
+    /** The pointcut: public instance methods, not Object's, with {@link RateLimited} on them or on their class. */
     private static boolean intercepted(Method method, Class<?> targetClass) {
-        return Modifier.isPublic(method.getModifiers()) && method.getDeclaringClass() != Object.class
+        int modifiers = method.getModifiers();
+        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && method.getDeclaringClass() != Object.class
                 && annotation(AopUtils.getMostSpecificMethod(method, targetClass), targetClass) != null;
+    }
+
+    /**
+     * The methods whose limit the user asked for: annotated ones, and the public instance methods an
+     * annotated class takes in. A final one among them cannot be intercepted, so it is refused.
+     */
+    private static boolean covered(Method method, Class<?> targetClass) {
+        if (method.isAnnotationPresent(RateLimited.class)) {
+            return true;
+        }
+        int modifiers = method.getModifiers();
+        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && method.getDeclaringClass() != Object.class
+                && AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class) != null;
     }
 
     /**
@@ -180,13 +198,13 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         HttpServletRequest request = web != null ? CurrentRequest.get() : null;
         String key = limit.key(call.getArguments(), request, web);
         String clientTier = request != null && limit.usesClientTier() ? web.tier().apply(request) : null;
-        RateLimitResult result = enforcer.enforce(List.of(new RateLimitEnforcer.Check(limit.rule(),
+        RateLimitResult own = enforcer.enforce(List.of(new RateLimitEnforcer.Check(limit.rule(),
                 enforcer.tierFor(limit.rule(), clientTier), key, limit.cost())));
-        if (request != null) {
-            result = CurrentRequest.accumulate(request, result, web.headers());
-        }
-        if (!result.allowed()) {
-            throw new RateLimitExceededException(result);
+        RateLimitResult gathered = request != null ? CurrentRequest.accumulate(request, own, web.headers()) : own;
+        // This call's own decision decides it: an earlier denial in the request that the application
+        // caught is no reason to refuse a call its limit admits.
+        if (!own.allowed()) {
+            throw new RateLimitExceededException(gathered);
         }
         return call.proceed();
     }
@@ -212,22 +230,26 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         String rule;
         boolean clientTier = false;
         if (annotation.limit() != 0 || !annotation.period().isEmpty() || annotation.capacity() != 0) {
-            rule = where;
+            rule = ownRule(annotation, method, targetClass, where);
             enforcer.define(rule, algorithm, null, new Policy(algorithm, List.of(inlineLimit(annotation, where))));
         } else if (!annotation.tier().isEmpty()) {
-            rule = where;
+            rule = ownRule(annotation, method, targetClass, where);
             if (!enforcer.tiers().contains(annotation.tier())) {
                 throw invalid(where, "tier", annotation.tier(), "names no tier; tiers are " + enforcer.tiers());
             }
             enforcer.define(rule, algorithm, annotation.tier(), null);
         } else if (!annotation.rule().isEmpty()) {
+            if (!annotation.name().isEmpty()) {
+                throw invalid(where, "name", annotation.name(), "cannot be combined with rule: the method shares rule \""
+                        + annotation.rule() + "\" and its name");
+            }
             rule = annotation.rule();
             if (!enforcer.hasRule(rule)) {
                 throw invalid(where, "rule", rule, "names no rule in ratelimit.rules");
             }
             clientTier = true;
         } else {
-            rule = where;
+            rule = ownRule(annotation, method, targetClass, where);
             if (enforcer.tiers().isEmpty()) {
                 throw invalid(where, "tier", "", "is needed, or limit and period: ratelimit.tiers is empty");
             }
@@ -252,6 +274,33 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             }
         }
         return new MethodLimit(method, rule, cost, key, clientTier);
+    }
+
+    /**
+     * The name of the method's own rule: {@link RateLimited#name()}, else {@code Class.method}, with
+     * the parameter types when the class has other limited methods of that name. Each method gets a
+     * rule of its own, so a name another method has taken (a class of the same simple name in
+     * another package, say) is refused rather than shared.
+     */
+    private String ownRule(RateLimited annotation, Method method, Class<?> targetClass, String where) {
+        String name = annotation.name();
+        if (name.isEmpty()) {
+            name = where;
+            long overloads = Arrays.stream(targetClass.getMethods())
+                    .filter(m -> m.getName().equals(method.getName()) && !m.isBridge() && intercepted(m, targetClass))
+                    .count();
+            if (overloads > 1) {
+                name += Arrays.stream(method.getParameterTypes()).map(Class::getSimpleName)
+                        .collect(Collectors.joining(",", "(", ")"));
+            }
+        }
+        String owner = targetClass.getName() + "." + method.getName() + Arrays.toString(method.getParameterTypes());
+        String taken = owners.putIfAbsent(name, owner);
+        if (taken != null && !taken.equals(owner)) {
+            throw new IllegalStateException("@RateLimited on " + owner + " and on " + taken + " would share the rule \""
+                    + name + "\"; set name on one of them to give each its own");
+        }
+        return name;
     }
 
     private static Limit inlineLimit(RateLimited annotation, String where) {

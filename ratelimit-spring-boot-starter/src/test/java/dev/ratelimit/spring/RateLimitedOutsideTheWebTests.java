@@ -125,12 +125,80 @@ class RateLimitedOutsideTheWebTests {
         });
     }
 
+    /** Two classes of one simple name would name their rules alike: sharing one bucket by accident is refused. */
+    @Test
+    void classesOfOneSimpleNameGetNoSharedRuleButAnErrorUntilOneIsNamed() {
+        runner.withBean(V1.Exports.class).withBean(V2.Exports.class).run(context -> {
+            assertThat(context).hasFailed();
+            Throwable cause = context.getStartupFailure();
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            assertThat(cause).hasMessage("@RateLimited on " + V2.Exports.class.getName() + ".export[] and on "
+                    + V1.Exports.class.getName() + ".export[] would share the rule \"Exports.export\"; set name on one"
+                    + " of them to give each its own");
+        });
+        runner.withBean(V1.Exports.class).withBean(V3.Exports.class).run(context -> {
+            context.getBean(V1.Exports.class).export();
+            context.getBean(V3.Exports.class).export(); // its own hour's permit, not V1's
+            assertThat(catchDenial(context.getBean(V3.Exports.class)::export).getDenial().rule())
+                    .isEqualTo("v3-exports");
+        });
+    }
+
+    /** Each public method of an annotated class has its own limit, overloads too, named by their parameters. */
+    @Test
+    void overloadsHaveALimitEach() {
+        runner.withBean(Overloaded.class).run(context -> {
+            Overloaded overloaded = context.getBean(Overloaded.class);
+            overloaded.send("a");
+            overloaded.send("a", 2); // not denied by the one-argument method's spent permit
+            assertThat(catchDenial(() -> overloaded.send("b")).getDenial().rule()).isEqualTo("Overloaded.send(String)");
+            assertThat(catchDenial(() -> overloaded.send("b", 3)).getDenial().rule())
+                    .isEqualTo("Overloaded.send(String,int)");
+        });
+    }
+
     private static ManualTicker ticker(AssertableApplicationContext context) {
         return (ManualTicker) context.getBean(Ticker.class);
     }
 
     private static RateLimitExceededException catchDenial(Runnable call) {
         return assertThatExceptionOfType(RateLimitExceededException.class).isThrownBy(call::run).actual();
+    }
+
+    public static class V1 {
+        public static class Exports {
+            @RateLimited(limit = 1, period = "1h")
+            public void export() {
+            }
+        }
+    }
+
+    public static class V2 {
+        public static class Exports {
+            @RateLimited(limit = 1, period = "1h")
+            public void export() {
+            }
+        }
+
+    }
+
+    public static class V3 {
+        public static class Exports {
+            @RateLimited(limit = 1, period = "1h", name = "v3-exports")
+            public void export() {
+            }
+        }
+    }
+
+    @RateLimited(limit = 1, period = "1h")
+    public static class Overloaded {
+        public void send(String to) {
+        }
+
+        public void send(String to, int copies) {
+        }
     }
 
     /** Public: CGLIB defines its subclass in the filtered class loader, outside this package. */
