@@ -154,10 +154,9 @@ public final class RateLimitAutoConfiguration {
         @ConditionalOnMissingBean
         RateLimitedAspect.Web rateLimitedAspectWeb(TierResolver tiers, ClientKeyResolver keys, ClientIpResolver ips,
                 RateLimitResponses responses) {
-            return new RateLimitedAspect.Web(tiers::resolve, request -> {
-                String key = keys.resolve(request);
-                return key == null || key.isBlank() ? "ip:" + ips.resolve(request) : key;
-            }, responses::writeHeaders);
+            // Keyed as a rule without a key is, so that @RateLimited(rule = ...) shares that rule's buckets.
+            return new RateLimitedAspect.Web(tiers::resolve, DefaultClientKeyResolver.namespaced(keys, ips)::resolve,
+                    responses::writeHeaders);
         }
     }
 

@@ -43,6 +43,27 @@ public final class DefaultClientKeyResolver implements ClientKeyResolver {
         return "ip:" + ips.resolve(request);
     }
 
+    /**
+     * The keys of {@code resolver} as rules and {@code @RateLimited} methods use them. This class's
+     * keys are prefixed by their source already and kept as they are. Any other resolver's key gets
+     * {@code custom:} in front, because its value may come from the client (the README's
+     * {@code X-Tenant} header): unprefixed, {@code X-Tenant: ip:192.0.2.7} would spend that address's
+     * permits. A null or blank key falls back to {@code ip:} and the client IP.
+     *
+     * @return a thread-safe resolver, if {@code resolver} is one, that never returns null or blank
+     */
+    public static ClientKeyResolver namespaced(ClientKeyResolver resolver, ClientIpResolver ips) {
+        Objects.requireNonNull(resolver, "resolver");
+        Objects.requireNonNull(ips, "ips");
+        if (resolver instanceof DefaultClientKeyResolver) {
+            return resolver;
+        }
+        return request -> {
+            String key = resolver.resolve(request);
+            return key == null || key.isBlank() ? "ip:" + ips.resolve(request) : "custom:" + key;
+        };
+    }
+
     /** The request's API key if the tier resolver recognises its client, else null. */
     static String knownApiKey(HttpServletRequest request, String header, TierResolver tiers) {
         String key = request.getHeader(header);

@@ -17,7 +17,8 @@ import org.springframework.expression.spel.support.StandardEvaluationContext;
 /**
  * How a rule tells clients apart. Every strategy falls back to the client IP when its own source is
  * missing, so leaving a header out never escapes a limit. Keys are prefixed by their source
- * ({@code ip:}, {@code key:}, ...) so that values from different sources never share a bucket.
+ * ({@code ip:}, {@code key:}, {@code custom:} for an application's own resolver, ...) so that values
+ * from different sources never share a bucket.
  */
 @FunctionalInterface
 interface KeyStrategy {
@@ -32,10 +33,10 @@ interface KeyStrategy {
      */
     static KeyStrategy compile(String path, String spec, ClientIpResolver ips, TierResolver tiers,
             ClientKeyResolver fallback, String apiKeyHeader, BeanFactory beanFactory) {
-        KeyStrategy ip = request -> "ip:" + ips.resolve(request);
         if (spec == null || spec.isBlank()) {
-            return request -> orIp(fallback.resolve(request), "", ip, request);
+            return DefaultClientKeyResolver.namespaced(fallback, ips)::resolve;
         }
+        KeyStrategy ip = request -> "ip:" + ips.resolve(request);
         String trimmed = spec.trim();
         switch (trimmed) {
             case "ip":
