@@ -33,8 +33,11 @@ public class RateLimitProperties {
     /** Which rate-limit headers responses carry. */
     private HeaderFormat headers = HeaderFormat.BOTH;
 
-    /** CIDRs of proxies whose X-Forwarded-For and Forwarded headers are believed. */
+    /** CIDRs of proxies whose forwarding header (see forwarded-header) is believed. */
     private List<String> trustedProxies = new ArrayList<>();
+
+    /** Forwarding header that the trusted proxies write, and the only one read; the other is ignored. */
+    private ForwardedHeader forwardedHeader = ForwardedHeader.X_FORWARDED_FOR;
 
     /** Prefix length by which IPv6 clients are grouped, so one host cannot rotate through its subnet. */
     private int ipv6PrefixLength = 64;
@@ -112,6 +115,14 @@ public class RateLimitProperties {
 
     public void setTrustedProxies(List<String> trustedProxies) {
         this.trustedProxies = trustedProxies;
+    }
+
+    public ForwardedHeader getForwardedHeader() {
+        return forwardedHeader;
+    }
+
+    public void setForwardedHeader(ForwardedHeader forwardedHeader) {
+        this.forwardedHeader = forwardedHeader;
     }
 
     public int getIpv6PrefixLength() {
@@ -234,6 +245,18 @@ public class RateLimitProperties {
         public boolean legacy() {
             return this == LEGACY || this == BOTH;
         }
+    }
+
+    /**
+     * The forwarding header that trusted proxies write. Only that one is read: a proxy passes on the
+     * header it does not write as the client sent it, so reading both would let a client choose its
+     * own address.
+     */
+    public enum ForwardedHeader {
+        /** {@code X-Forwarded-For}, which most proxies append to (nginx's {@code $proxy_add_x_forwarded_for}). */
+        X_FORWARDED_FOR,
+        /** The {@code for=} parameters of {@code Forwarded} (RFC 7239). */
+        FORWARDED
     }
 
     /** What happens to a request whose API key maps to no tier. */

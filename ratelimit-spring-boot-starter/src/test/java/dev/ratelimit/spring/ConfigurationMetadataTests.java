@@ -23,6 +23,7 @@ class ConfigurationMetadataTests {
         assertThat(properties).extracting(p -> p.get("name")).containsExactlyInAnyOrder(
                 "ratelimit.enabled", "ratelimit.default-tier", "ratelimit.algorithm", "ratelimit.headers",
                 "ratelimit.trusted-proxies", "ratelimit.ipv6-prefix-length", "ratelimit.api-key-header",
+                "ratelimit.forwarded-header",
                 "ratelimit.unknown-api-key", "ratelimit.filter-order", "ratelimit.early-filter-order", "ratelimit.problem-type",
                 "ratelimit.shadow",
                 "ratelimit.memory.max-keys", "ratelimit.tiers", "ratelimit.api-keys", "ratelimit.rules",

@@ -78,7 +78,8 @@ public final class RateLimitAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean
         ClientIpResolver rateLimitClientIpResolver(RateLimitProperties properties) {
-            return new ClientIpResolver(properties.getTrustedProxies(), properties.getIpv6PrefixLength());
+            return new ClientIpResolver(properties.getTrustedProxies(), properties.getIpv6PrefixLength(),
+                    properties.getForwardedHeader());
         }
 
         @Bean

@@ -1,5 +1,6 @@
 package dev.ratelimit.spring.web;
 
+import dev.ratelimit.spring.RateLimitProperties.ForwardedHeader;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -7,29 +8,43 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
  * Finds the client IP of a request, believing forwarding headers only from trusted proxies.
  *
  * <p>The client is {@code request.getRemoteAddr()} unless that peer lies in a trusted CIDR. Then the
- * hops of {@code Forwarded} (RFC 7239), or failing that {@code X-Forwarded-For}, are read right to
- * left, each hop replacing the client while the previous one was trusted; the first untrusted hop is
- * the client, since anything to its left could be forged. IPv6 clients are grouped by prefix, because
- * one host commonly owns a whole /64; IPv4-mapped IPv6 counts as IPv4. Thread-safe.
+ * hops of the one forwarding header the proxies write ({@code X-Forwarded-For}, or the {@code for=}
+ * parameters of RFC 7239's {@code Forwarded}) are read right to left, each hop replacing the client
+ * while the previous one was trusted; the first untrusted hop is the client, since anything to its
+ * left could be forged. The other header is never read: a proxy that appends to one passes the other
+ * on as the client wrote it. IPv6 clients are grouped by prefix, because one host commonly owns a
+ * whole /64; IPv4-mapped IPv6 counts as IPv4. Thread-safe.
  */
 public final class ClientIpResolver {
 
     private final List<Cidr> trusted;
     private final int ipv6PrefixLength;
+    private final ForwardedHeader header;
 
     /**
-     * Creates a resolver.
+     * Creates a resolver that reads {@code X-Forwarded-For}.
      *
      * @throws InvalidConfigurationPropertyValueException naming {@code ratelimit.trusted-proxies[i]} or
      *                                                    {@code ratelimit.ipv6-prefix-length} when invalid
      */
     public ClientIpResolver(List<String> trustedProxies, int ipv6PrefixLength) {
+        this(trustedProxies, ipv6PrefixLength, ForwardedHeader.X_FORWARDED_FOR);
+    }
+
+    /**
+     * Creates a resolver that reads {@code header} from trusted proxies.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming {@code ratelimit.trusted-proxies[i]} or
+     *                                                    {@code ratelimit.ipv6-prefix-length} when invalid
+     */
+    public ClientIpResolver(List<String> trustedProxies, int ipv6PrefixLength, ForwardedHeader header) {
         List<Cidr> cidrs = new ArrayList<>();
         for (int i = 0; i < trustedProxies.size(); i++) {
             String cidr = trustedProxies.get(i);
@@ -46,6 +61,7 @@ public final class ClientIpResolver {
         }
         this.trusted = List.copyOf(cidrs);
         this.ipv6PrefixLength = ipv6PrefixLength;
+        this.header = Objects.requireNonNull(header, "header");
     }
 
     /**
@@ -117,28 +133,37 @@ public final class ClientIpResolver {
         return false;
     }
 
-    /** The hops, leftmost first, from {@code Forwarded} if present, else {@code X-Forwarded-For}. */
-    private static List<String> hops(HttpServletRequest request) {
+    /** The hops of the configured header, leftmost first. */
+    private List<String> hops(HttpServletRequest request) {
+        return header == ForwardedHeader.FORWARDED ? forwardedHops(request) : xForwardedForHops(request);
+    }
+
+    /**
+     * The {@code for=} values of {@code Forwarded}, unquoted; an element without one is an empty hop,
+     * which ends the walk, since the proxy that wrote it did not say whom it served.
+     */
+    private static List<String> forwardedHops(HttpServletRequest request) {
         List<String> hops = new ArrayList<>();
-        List<String> forwarded = Collections.list(request.getHeaders("Forwarded"));
-        if (!forwarded.isEmpty()) {
-            for (String header : forwarded) {
-                for (String element : header.split(",")) {
-                    String value = "";
-                    for (String pair : element.split(";")) {
-                        int eq = pair.indexOf('=');
-                        if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
-                            value = pair.substring(eq + 1).trim();
-                        }
+        for (String header : Collections.list(request.getHeaders("Forwarded"))) {
+            for (String element : header.split(",")) {
+                String value = "";
+                for (String pair : element.split(";")) {
+                    int eq = pair.indexOf('=');
+                    if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
+                        value = pair.substring(eq + 1).trim();
                     }
-                    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-                        value = value.substring(1, value.length() - 1);
-                    }
-                    hops.add(value);
                 }
+                if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                    value = value.substring(1, value.length() - 1);
+                }
+                hops.add(value);
             }
-            return hops;
         }
+        return hops;
+    }
+
+    private static List<String> xForwardedForHops(HttpServletRequest request) {
+        List<String> hops = new ArrayList<>();
         for (String header : Collections.list(request.getHeaders("X-Forwarded-For"))) {
             for (String hop : header.split(",")) {
                 hops.add(hop.trim());

@@ -2,6 +2,7 @@ package dev.ratelimit.spring.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.spring.RateLimitProperties.ForwardedHeader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -12,31 +13,43 @@ import org.springframework.mock.web.MockHttpServletRequest;
 
 class ClientIpResolverTests {
 
-    private final ClientIpResolver resolver = new ClientIpResolver(List.of("10.0.0.0/8", "2001:db8:ffff::/48"), 64);
+    private static final List<String> TRUSTED = List.of("10.0.0.0/8", "2001:db8:ffff::/48");
 
-    @ParameterizedTest(name = "peer {0}, XFF [{1}], Forwarded [{2}] -> {3}")
+    private final ClientIpResolver resolver = new ClientIpResolver(TRUSTED, 64, ForwardedHeader.X_FORWARDED_FOR);
+
+    @ParameterizedTest(name = "reading {0}: peer {1}, XFF [{2}], Forwarded [{3}] -> {4}")
     @CsvSource(delimiter = '|', nullValues = "-", value = {
-        "192.0.2.1 | - | - | 192.0.2.1",
-        "192.0.2.1 | 198.51.100.1 | - | 192.0.2.1",
-        "192.0.2.1 | - | for=198.51.100.1 | 192.0.2.1",
-        "::ffff:192.0.2.1 | - | - | 192.0.2.1",
-        "2001:db8:1:2:3:4:5:6 | - | - | 2001:db8:1:2:0:0:0:0/64",
-        "10.1.1.1 | 198.51.100.1 | - | 198.51.100.1",
-        "10.1.1.1 | 6.6.6.6, 198.51.100.1 | - | 198.51.100.1",
-        "10.1.1.1 | 198.51.100.1, 10.2.2.2 | - | 198.51.100.1",
-        "10.1.1.1 | 10.3.3.3, 10.2.2.2 | - | 10.3.3.3",
-        "10.1.1.1 | 198.51.100.1:8080 | - | 198.51.100.1",
-        "10.1.1.1 | unknown | - | 10.1.1.1",
-        "10.1.1.1 | evil.example.com | - | 10.1.1.1",
-        "10.1.1.1 | 999.1.1.1 | - | 10.1.1.1",
-        "10.1.1.1 | ::ffff:198.51.100.7 | - | 198.51.100.7",
-        "10.1.1.1 | 198.51.100.1 | for=198.51.100.2 | 198.51.100.2",
-        "10.1.1.1 | - | for=\"[2001:db8:1:2::9]:443\";proto=https | 2001:db8:1:2:0:0:0:0/64",
-        "10.1.1.1 | - | for=198.51.100.3, for=_hidden | 10.1.1.1",
-        "2001:db8:ffff:1::1 | 198.51.100.4 | - | 198.51.100.4",
-        "not-an-address | - | - | not-an-address",
+        "X_FORWARDED_FOR | 192.0.2.1 | - | - | 192.0.2.1",
+        "X_FORWARDED_FOR | 192.0.2.1 | 198.51.100.1 | - | 192.0.2.1",
+        "FORWARDED | 192.0.2.1 | - | for=198.51.100.1 | 192.0.2.1",
+        "X_FORWARDED_FOR | ::ffff:192.0.2.1 | - | - | 192.0.2.1",
+        "X_FORWARDED_FOR | 2001:db8:1:2:3:4:5:6 | - | - | 2001:db8:1:2:0:0:0:0/64",
+        "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1 | - | 198.51.100.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | 6.6.6.6, 198.51.100.1 | - | 198.51.100.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1, 10.2.2.2 | - | 198.51.100.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | 10.3.3.3, 10.2.2.2 | - | 10.3.3.3",
+        "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1:8080 | - | 198.51.100.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | unknown | - | 10.1.1.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | evil.example.com | - | 10.1.1.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | 999.1.1.1 | - | 10.1.1.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | ::ffff:198.51.100.7 | - | 198.51.100.7",
+        "X_FORWARDED_FOR | 10.1.1.1 | 2001:db8:1:2::9 | - | 2001:db8:1:2:0:0:0:0/64",
+        "X_FORWARDED_FOR | 2001:db8:ffff:1::1 | 198.51.100.4 | - | 198.51.100.4",
+        // A proxy that appends X-Forwarded-For passes the client's own Forwarded through: it is not read.
+        "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1 | for=198.51.100.2 | 198.51.100.1",
+        "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.7 | proto=https;host=example.com | 198.51.100.7",
+        "X_FORWARDED_FOR | 10.1.1.1 | - | for=198.51.100.2 | 10.1.1.1",
+        "FORWARDED | 10.1.1.1 | - | for=198.51.100.2 | 198.51.100.2",
+        "FORWARDED | 10.1.1.1 | - | for=198.51.100.9, for=198.51.100.2;proto=https | 198.51.100.2",
+        "FORWARDED | 10.1.1.1 | - | for=\"[2001:db8:1:2::9]:443\";proto=https | 2001:db8:1:2:0:0:0:0/64",
+        "FORWARDED | 10.1.1.1 | - | for=198.51.100.3, for=_hidden | 10.1.1.1",
+        "FORWARDED | 10.1.1.1 | 198.51.100.1 | - | 10.1.1.1",
+        "FORWARDED | 10.1.1.1 | 198.51.100.1 | for=198.51.100.2 | 198.51.100.2",
+        "FORWARDED | 10.1.1.1 | 198.51.100.7 | proto=https;host=example.com | 10.1.1.1",
+        "X_FORWARDED_FOR | not-an-address | - | - | not-an-address",
     })
-    void resolvesTheFirstUntrustedHopFromTheRight(String peer, String xff, String forwarded, String expected) {
+    void resolvesTheFirstUntrustedHopFromTheRightOfTheConfiguredHeader(ForwardedHeader reads, String peer, String xff,
+            String forwarded, String expected) {
         MockHttpServletRequest request = new MockHttpServletRequest();
         request.setRemoteAddr(peer);
         if (xff != null) {
@@ -45,14 +58,43 @@ class ClientIpResolverTests {
         if (forwarded != null) {
             request.addHeader("Forwarded", forwarded);
         }
-        assertThat(resolver.resolve(request)).isEqualTo(expected);
+        assertThat(new ClientIpResolver(TRUSTED, 64, reads).resolve(request)).isEqualTo(expected);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {"x-forwarded-for | 198.51.100.1", "forwarded | 198.51.100.2"})
+    void forwardedHeaderPropertyNamesTheOneHeaderRead(String header, String expected) {
+        WebRunners.runner(Object.class, "ratelimit.trusted-proxies=10.0.0.0/8", "ratelimit.forwarded-header=" + header)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    MockHttpServletRequest request = new MockHttpServletRequest();
+                    request.setRemoteAddr("10.1.1.1");
+                    request.addHeader("X-Forwarded-For", "198.51.100.1");
+                    request.addHeader("Forwarded", "for=198.51.100.2");
+                    assertThat(context.getBean(ClientIpResolver.class).resolve(request)).isEqualTo(expected);
+                });
+    }
+
+    @Test
+    void anUnknownForwardedHeaderStopsStartupNamingPropertyAndValue() {
+        WebRunners.runner(Object.class, "ratelimit.forwarded-header=x-real-ip").run(context -> {
+            assertThat(context).hasFailed();
+            StringBuilder messages = new StringBuilder();
+            for (Throwable t = context.getStartupFailure(); t != null; t = t.getCause()) {
+                messages.append(t.getMessage()).append('\n');
+            }
+            assertThat(messages.toString())
+                    .contains("Failed to bind properties under 'ratelimit.forwarded-header' to "
+                            + ForwardedHeader.class.getName())
+                    .contains("x-real-ip");
+        });
     }
 
     @Test
     void fullLengthPrefixKeepsWholeIpv6Addresses() {
         MockHttpServletRequest request = new MockHttpServletRequest();
         request.setRemoteAddr("2001:db8::1");
-        assertThat(new ClientIpResolver(List.of(), 128).resolve(request)).isEqualTo("2001:db8:0:0:0:0:0:1");
+        assertThat(new ClientIpResolver(List.of(), 128, ForwardedHeader.X_FORWARDED_FOR).resolve(request)).isEqualTo("2001:db8:0:0:0:0:0:1");
     }
 
     /** Random chains of trusted and untrusted hops: the answer is always the rightmost untrusted hop. */
