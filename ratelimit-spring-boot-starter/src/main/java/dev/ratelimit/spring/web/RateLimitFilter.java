@@ -196,10 +196,16 @@ public final class RateLimitFilter implements Filter {
     private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {
         List<RequestPaths.Pattern> compiled = new ArrayList<>(patterns.size());
         for (int i = 0; i < patterns.size(); i++) {
+            String pattern = patterns.get(i);
+            // Spring parses "api/**" happily, but no path within the application lacks its leading slash.
+            if (pattern == null || !pattern.startsWith("/")) {
+                throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", pattern,
+                        "must start with /, as paths are matched within the application, such as /api/**");
+            }
             try {
-                compiled.add(RequestPaths.Pattern.compile(patterns.get(i)));
+                compiled.add(RequestPaths.Pattern.compile(pattern));
             } catch (PatternParseException e) {
-                throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", patterns.get(i),
+                throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", pattern,
                         "is not a valid path pattern: " + e.getMessage());
             }
         }

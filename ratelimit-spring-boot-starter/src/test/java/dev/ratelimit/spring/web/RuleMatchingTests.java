@@ -10,6 +10,7 @@ import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.mock.web.MockHttpServletRequest;
@@ -138,6 +139,16 @@ class RuleMatchingTests {
             });
             assertThat(response.getHeader("X-RateLimit-Remaining")).as("nothing was taken").isEqualTo("1");
         });
+    }
+
+    /** A pattern without its leading slash parses, but matches no path at all: refused, not ignored. */
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource({"ratelimit.rules[0].paths, x", "ratelimit.rules[0].paths, api/**", "ratelimit.exclude-paths, x",
+        "ratelimit.rules[0].paths, ''"})
+    void aPatternWithoutLeadingSlashStopsStartup(String property, String pattern) {
+        runner.withPropertyValues(property + "[0]=" + pattern).run(context -> assertThat(context).getFailure()
+                .rootCause().hasMessage("Property " + property + "[0] with value '" + pattern + "' is invalid: must"
+                        + " start with /, as paths are matched within the application, such as /api/**"));
     }
 
     @RestController
