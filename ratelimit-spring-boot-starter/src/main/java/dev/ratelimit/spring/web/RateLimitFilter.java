@@ -16,10 +16,10 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.BeanFactory;
@@ -46,6 +46,10 @@ import org.springframework.web.util.pattern.PatternParseException;
 public final class RateLimitFilter implements Filter {
 
     private static final Log LOG = LogFactory.getLog(RateLimitFilter.class);
+
+    /** The methods a rule may name: RFC 9110's, less CONNECT, which never reaches a servlet, and PATCH (RFC 5789). */
+    private static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+            "TRACE");
 
     private final RateLimitEnforcer enforcer;
     private final TierResolver tiers;
@@ -96,8 +100,7 @@ public final class RateLimitFilter implements Filter {
                         + " has authenticated anyone, so its requests are keyed by client IP instead; use key: ip, or"
                         + " leave the rule in the main filter");
             }
-            Set<String> methods = rule.getMethods().stream().map(m -> m.trim().toUpperCase(Locale.ROOT))
-                    .collect(Collectors.toUnmodifiableSet());
+            Set<String> methods = methods(path + ".methods", rule.getMethods());
             compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths()), methods,
                     KeyStrategy.compile(path + ".key", rule.getKey(), ips, tiers, keys, apiKeyHeader, beanFactory),
                     rule.getCost()));
@@ -191,6 +194,24 @@ public final class RateLimitFilter implements Filter {
             }
         }
         return more != null ? more : first != null ? List.of(first) : List.of();
+    }
+
+    /**
+     * The methods of a rule, in upper case, as servlet containers report them. Any other name, a
+     * misspelt {@code GTE} say, would match no request, so it stops start-up.
+     */
+    private static Set<String> methods(String path, List<String> methods) {
+        Set<String> compiled = new HashSet<>();
+        for (int i = 0; i < methods.size(); i++) {
+            String method = methods.get(i);
+            String upper = method == null ? "" : method.trim().toUpperCase(Locale.ROOT);
+            if (!METHODS.contains(upper)) {
+                throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", method,
+                        "must be one of " + String.join(", ", METHODS));
+            }
+            compiled.add(upper);
+        }
+        return Set.copyOf(compiled);
     }
 
     private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {

@@ -2,6 +2,8 @@ package dev.ratelimit.spring.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.head;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.options;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
@@ -149,6 +151,25 @@ class RuleMatchingTests {
         runner.withPropertyValues(property + "[0]=" + pattern).run(context -> assertThat(context).getFailure()
                 .rootCause().hasMessage("Property " + property + "[0] with value '" + pattern + "' is invalid: must"
                         + " start with /, as paths are matched within the application, such as /api/**"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"GTE", "GETS", "CONNECT", "''"})
+    void anUnknownMethodStopsStartup(String method) {
+        runner.withPropertyValues("ratelimit.rules[0].methods[0]=GET", "ratelimit.rules[0].methods[1]=" + method)
+                .run(context -> assertThat(context).getFailure().rootCause().hasMessage(
+                        "Property ratelimit.rules[0].methods[1] with value '" + method + "' is invalid: must be one of"
+                                + " GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"));
+    }
+
+    @Test
+    void methodsAreMatchedWhateverTheirCase() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x", "ratelimit.rules[0].methods=get,Post").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get("/x")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "1"));
+            mvc.perform(head("/x")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "0"));
+            mvc.perform(options("/x")).andExpect(header().doesNotExist("RateLimit"));
+        });
     }
 
     @RestController
