@@ -47,7 +47,7 @@ public final class RateLimitFilter implements Filter {
 
     private static final Log LOG = LogFactory.getLog(RateLimitFilter.class);
 
-    /** The methods a rule may name: RFC 9110's, less CONNECT, which never reaches a servlet, and PATCH (RFC 5789). */
+    /** The methods a rule may name: RFC 9110's but CONNECT (which never reaches a servlet), plus PATCH (RFC 5789). */
     private static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
             "TRACE");
 
