@@ -292,6 +292,8 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         private Algorithm algorithm = Algorithm.TOKEN_BUCKET;
         private final List<Limit> limits = new ArrayList<>();
         private String keyPrefix = "ratelimit:";
+        private static final Duration MAX_WAIT = Duration.ofDays(365);
+
         private Duration commandTimeout = Duration.ofMillis(100);
         private Duration circuitBreakerWait = Duration.ofSeconds(1);
         private FailureMode failureMode = FailureMode.OPEN;
@@ -377,7 +379,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             return this;
         }
 
-        /** Sets how long one decision may wait for Redis; 100 ms by default. */
+        /**
+         * Sets how long one decision may wait for Redis; 100 ms by default.
+         *
+         * @throws IllegalArgumentException if not positive, or longer than 365 days
+         */
         public Builder commandTimeout(Duration timeout) {
             this.commandTimeout = positive(timeout, "commandTimeout");
             return this;
@@ -386,6 +392,8 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         /**
          * Sets how long after a failure the limiter decides without asking Redis, before one call
          * probes it again; 1 s by default.
+         *
+         * @throws IllegalArgumentException if not positive, or longer than 365 days
          */
         public Builder circuitBreakerWait(Duration wait) {
             this.circuitBreakerWait = positive(wait, "circuitBreakerWait");
@@ -483,11 +491,25 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 if (failureMode == FailureMode.CLOSED) {
                     throw e;
                 }
-                RedisRateLimiter limiter = new RedisRateLimiter(this, lua, owned);
+                RedisRateLimiter limiter = withOwned(lua, owned);
                 limiter.breaker.failed(e); // logs the warning; the first probe comes after circuitBreakerWait
                 return limiter;
             }
-            return new RedisRateLimiter(this, lua, owned);
+            return withOwned(lua, owned);
+        }
+
+        /** The limiter on a connection it opened, which is closed again if the limiter cannot be made. */
+        private RedisRateLimiter withOwned(LuaPolicy lua, RedisConnection owned) {
+            try {
+                return new RedisRateLimiter(this, lua, owned);
+            } catch (RuntimeException | Error e) {
+                try {
+                    owned.close();
+                } catch (Exception closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e;
+            }
         }
 
         private void clearConnection() {
@@ -498,10 +520,14 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             shared = null;
         }
 
+        /**
+         * A wait the limiter keeps in nanoseconds and adds to {@link System#nanoTime()}: a year at
+         * most, as core's longest period, so that neither the conversion nor that sum overflows.
+         */
         private static Duration positive(Duration duration, String name) {
             Objects.requireNonNull(duration, name);
-            if (duration.isNegative() || duration.isZero()) {
-                throw new IllegalArgumentException(name + " must be positive: " + duration);
+            if (duration.isNegative() || duration.isZero() || duration.compareTo(MAX_WAIT) > 0) {
+                throw new IllegalArgumentException(name + " must be positive and at most 365d: " + duration);
             }
             return duration;
         }

@@ -151,6 +151,22 @@ class RedisRateLimiterTest {
     }
 
     @Test
+    void refusesDurationsTooLongToCountInNanosecondsByName() {
+        // 1000 years passed a positive-only check, then overflowed Duration.toNanos() after connecting
+        Duration millennium = Duration.ofDays(365L * 1000);
+        assertThatThrownBy(() -> RedisRateLimiter.builder().commandTimeout(millennium))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("commandTimeout must be positive and at most 365d: " + millennium);
+        assertThatThrownBy(() -> RedisRateLimiter.builder().circuitBreakerWait(millennium))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("circuitBreakerWait must be positive and at most 365d: " + millennium);
+        assertThatThrownBy(() -> RedisRateLimiter.builder().commandTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("commandTimeout must be positive and at most 365d: PT0S");
+        RedisRateLimiter.builder().commandTimeout(Duration.ofDays(365)).circuitBreakerWait(Duration.ofDays(365));
+    }
+
+    @Test
     void differentPoliciesUnderOnePrefixNeverShareState() {
         String prefix = TestRedis.prefix();
         AtomicLong now = new AtomicLong(T0);
