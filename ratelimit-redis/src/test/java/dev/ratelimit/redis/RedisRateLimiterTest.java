@@ -101,6 +101,28 @@ class RedisRateLimiterTest {
         }
     }
 
+    /**
+     * UTF-8 has no encoding of a lone surrogate, and Lettuce writes '?' for one, so unescaped
+     * these clients shared a key with "user-?".
+     */
+    @Test
+    void clientsWithUnpairedSurrogatesKeepKeysOfTheirOwn() {
+        String prefix = TestRedis.prefix();
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(prefix)
+                .ticker(now::get).limit(Limit.of(1, Duration.ofMinutes(1))).build()) {
+            List<String> clients = List.of("user-?", "user-\uD800", "user-\uDC00", "user-\uDC00\uD800", "user-%uD800",
+                    "user-\uD83D\uDE00", "user-\uD800\uD83D\uDE00");
+            for (String client : clients) {
+                assertThat(limiter.tryAcquire(client).allowed()).as(client).isTrue();
+            }
+            assertThat(admin.sync().keys(prefix + "*")).hasSize(clients.size());
+            // a pair is ordinary text, kept as it was so that existing keys stay where they are
+            assertThat(admin.sync().keys(prefix + "{user-\uD83D\uDE00}*")).hasSize(1);
+            assertThat(KeyLayout.escape("user-\uD800\uD83D\uDE00%")).isEqualTo("user-%uD800\uD83D\uDE00%25");
+        }
+    }
+
     @Test
     void leakyBucketAcquireReservesTheNextSlotAndWaitsForIt() throws InterruptedException {
         AtomicLong now = new AtomicLong(T0);
