@@ -46,6 +46,8 @@ import java.util.Objects;
  */
 public final class RedisRateLimiter extends AbstractRateLimiter implements AutoCloseable {
 
+    private static final String FRESH_KEY = "fresh";
+
     private final LuaPolicy lua;
     private final KeyLayout keys;
     private final ScriptRunner runner;
@@ -58,6 +60,10 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final boolean redisTime;
     private final long smallestCapacity;
     private final RateLimiter local;
+    /** In {@link FailureMode#OPEN}, the figures of a fresh key: what it answers for one permit, for a peek, and for others. */
+    private final Decision freshOne;
+    private final Decision freshPeek;
+    private final RateLimiter fresh;
     private final boolean sharedConnection;
 
     private RedisRateLimiter(Builder b, LuaPolicy lua, RedisConnection connection) {
@@ -80,6 +86,13 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 ? RateLimiter.builder().algorithm(lua.policy().algorithm()).limits(lua.policy().limits())
                         .ticker(ticker).sleeper(b.sleeper).build()
                 : null;
+        // A fresh key's figures are relative to its first request, so a frozen clock serves for every call.
+        this.fresh = b.failureMode == FailureMode.OPEN
+                ? RateLimiter.builder().algorithm(lua.policy().algorithm()).limits(lua.policy().limits())
+                        .ticker(() -> 0L).build()
+                : null;
+        this.freshOne = fresh != null ? fresh(1) : null;
+        this.freshPeek = fresh != null ? roundedUpToMicros(fresh.peek(FRESH_KEY)) : null;
     }
 
     /** Returns a builder; a client or connection and at least one limit are required. */
@@ -251,8 +264,8 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         breaker.fellBack();
         switch (failureMode) {
             case OPEN:
-                // the figures of a fresh key: nothing is known, and nothing was counted
-                return new Decision(true, smallestCapacity - permits, smallestCapacity, 0, 0);
+                // the figures of a fresh key that admitted the request: nothing is known, and nothing was counted
+                return permits == 0 ? freshPeek : permits == 1 ? freshOne : fresh(permits);
             case LOCAL:
                 try {
                     return localDecision.decide(local);
@@ -264,6 +277,29 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 unavailable(null);
                 throw new AssertionError("unreachable");
         }
+    }
+
+    /**
+     * A fresh key's decision for {@code permits}, with Redis's rounding. Serialized, since the
+     * calls share one key, which each leaves fresh again; only requests of several permits,
+     * while Redis cannot decide, come here.
+     */
+    private Decision fresh(long permits) {
+        synchronized (fresh) {
+            Decision decision = fresh.tryAcquire(FRESH_KEY, permits);
+            fresh.reset(FRESH_KEY);
+            return roundedUpToMicros(decision);
+        }
+    }
+
+    /** As Redis reports times: whole microseconds, waits rounded up. */
+    private static Decision roundedUpToMicros(Decision d) {
+        return new Decision(d.allowed(), d.remaining(), d.limit(), ceilMicros(d.retryAfterNanos()),
+                ceilMicros(d.resetAfterNanos()));
+    }
+
+    private static long ceilMicros(long nanos) {
+        return -Math.floorDiv(-nanos, 1000) * 1000;
     }
 
     private void unavailable(RuntimeException cause) {

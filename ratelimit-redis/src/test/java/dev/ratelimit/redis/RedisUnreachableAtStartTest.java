@@ -3,6 +3,7 @@ package dev.ratelimit.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Limit;
 import io.lettuce.core.RedisClient;
 import java.time.Duration;
@@ -61,6 +62,31 @@ class RedisUnreachableAtStartTest {
             assertThat(limiter.isAvailable()).as("connected once Redis answered").isTrue();
             assertThat(limiter.tryAcquire("late").allowed()).isTrue();
             assertThat(limiter.tryAcquire("late").allowed()).as("Redis decides: one a day").isFalse();
+        }
+    }
+
+    /** The README promises OPEN's figures are a fresh key's: those Redis gives a key it has never seen. */
+    @Test
+    void openModeGivesTheFiguresOfAFreshKey() {
+        List<Limit> limits = List.of(Limit.of(10, Duration.ofSeconds(1)), Limit.of(50, Duration.ofMinutes(7)));
+        RedisClient shared = TestRedis.client();
+        try {
+            for (Algorithm algorithm : Algorithm.values()) {
+                try (RedisRateLimiter down = limiter(FailureMode.OPEN, limits.get(0)).limit(limits.get(1))
+                        .algorithm(algorithm).build();
+                     RedisRateLimiter up = RedisRateLimiter.builder().client(shared).algorithm(algorithm).limits(limits)
+                             .keyPrefix(TestRedis.prefix()).ticker(() -> 1_700_000_000_000_000_000L)
+                             .commandTimeout(Duration.ofSeconds(2)).build()) {
+                    for (long permits : new long[] {1, 3, 10}) {
+                        assertThat(down.tryAcquire("k", permits)).as("%s, %d permits", algorithm, permits)
+                                .isEqualTo(up.tryAcquire("fresh-" + permits, permits));
+                    }
+                    assertThat(down.peek("k")).as("%s, peek", algorithm).isEqualTo(up.peek("never-seen"));
+                    assertThat(down.fallbackDecisions()).isEqualTo(4);
+                }
+            }
+        } finally {
+            shared.shutdown();
         }
     }
 
