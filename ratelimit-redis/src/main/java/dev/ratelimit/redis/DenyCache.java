@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Ticker;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -24,6 +25,14 @@ import java.util.concurrent.atomic.LongAdder;
  * changes nothing that matters: its windows only roll forward, which is a function of time alone
  * (a denied key always holds a count, so it never re-anchors), and the times it reports (the
  * binding limit's admitting instant, the end of the windows) are fixed instants.
+ *
+ * <p>A reset must not be undone by a denial whose reply was on its way: Redis decided it on the
+ * state the reset deletes. So a denial is cached with the {@link #generation()} read before its
+ * call was sent, and {@link #invalidate} advances the generation before it removes the entry.
+ * {@link #put} puts, then reads the generation again and removes what it put if it moved: either
+ * that read sees the reset's advance, or the reset's removal comes after the put (both are
+ * volatile accesses). A reset advances it on every key, which at worst costs a denial in flight
+ * elsewhere its caching: a round trip, never a wrong answer.
  */
 final class DenyCache {
 
@@ -37,6 +46,7 @@ final class DenyCache {
     }
 
     private final LongAdder saved = new LongAdder();
+    private final AtomicLong generation = new AtomicLong();
 
     DenyCache(Ticker ticker, long maxKeys) {
         this.denials = Caffeine.newBuilder()
@@ -62,12 +72,23 @@ final class DenyCache {
                 1000 * Math.max(0, denial.resetMicros() - elapsed));
     }
 
-    void put(String key, long nowMicros, Reply reply) {
-        denials.put(key, new Denial(nowMicros, nowMicros + reply.stableMicros(), reply.limit(), reply.retryMicros(),
-                reply.resetMicros()));
+    /** The count of resets so far; read it before sending the call whose denial {@link #put} may cache. */
+    long generation() {
+        return generation.get();
     }
 
+    /** Caches {@code reply}'s denial unless a reset ran since {@code generation} was read. */
+    void put(String key, long nowMicros, Reply reply, long generation) {
+        denials.put(key, new Denial(nowMicros, nowMicros + reply.stableMicros(), reply.limit(), reply.retryMicros(),
+                reply.resetMicros()));
+        if (this.generation.get() != generation) {
+            denials.invalidate(key);
+        }
+    }
+
+    /** Forgets the key's denial, and any that a call sent before now would cache. */
     void invalidate(String key) {
+        generation.incrementAndGet();
         denials.invalidate(key);
     }
 

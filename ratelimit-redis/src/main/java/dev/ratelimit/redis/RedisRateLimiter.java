@@ -118,12 +118,13 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 return cached;
             }
         }
+        long generation = denyCache != null ? denyCache.generation() : 0;
         Reply reply = call(key, "a", permits, 0, now);
         if (reply == null) {
             return fallback(permits, limiter -> limiter.tryAcquire(key, permits));
         }
         if (!reply.allowed() && reply.stableMicros() > 0 && denyCache != null) {
-            denyCache.put(key, now, reply);
+            denyCache.put(key, now, reply, generation);
         }
         return reply.decision();
     }
@@ -165,8 +166,9 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     /**
      * {@inheritDoc}
      *
-     * <p>Deletes the key's state in Redis and this node's cached denial; other nodes may still
-     * deny it from their caches until their cached retry time.
+     * <p>Deletes the key's state in Redis and this node's cached denial, including one whose
+     * reply was on its way; other nodes may still deny it from their caches until their cached
+     * retry time.
      *
      * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot delete it
      */
@@ -189,6 +191,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         } catch (RuntimeException e) {
             failed(e);
             unavailable(e);
+        } finally {
+            if (denyCache != null) {
+                // a call sent after the first invalidation may still have been decided before the DEL
+                denyCache.invalidate(key);
+            }
         }
     }
 

@@ -1,0 +1,54 @@
+package dev.ratelimit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ratelimit.core.Algorithm;
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Limit;
+import io.lettuce.core.RedisClient;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Replies that arrive late or never, placed by a {@link ReplyProxy} between Redis and the limiter. */
+class LostAndLateRepliesTest {
+
+    private ReplyProxy proxy;
+    private RedisClient viaProxy;
+
+    @BeforeEach
+    void start() {
+        proxy = new ReplyProxy();
+        viaProxy = proxy.client();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        viaProxy.shutdown();
+        proxy.close();
+    }
+
+    /**
+     * The interleaving: a denial is decided in Redis, reset deletes the key, and only then does the
+     * denial's reply arrive. Caching it would deny from this node for an hour a key Redis has no
+     * state for.
+     */
+    @Test
+    void aDenialDecidedBeforeAResetIsNotCachedAfterIt() throws Exception {
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(viaProxy).algorithm(Algorithm.FIXED_WINDOW)
+                .limit(Limit.of(1, Duration.ofHours(1))).keyPrefix(TestRedis.prefix())
+                .commandTimeout(Duration.ofSeconds(5)).build()) {
+            assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+            proxy.holdNextReply();
+            CompletableFuture<Decision> inFlight = CompletableFuture.supplyAsync(() -> limiter.tryAcquire("k"));
+            proxy.awaitHeld(); // Redis has denied; the reply waits until reset's DEL has been sent
+            limiter.reset("k");
+            assertThat(inFlight.get(5, TimeUnit.SECONDS).allowed()).as("decided before the reset").isFalse();
+            Decision after = limiter.tryAcquire("k");
+            assertThat(after.allowed()).as("after the reset: %s (saved calls %d)", after, limiter.savedCalls()).isTrue();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.ratelimit.redis;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A loopback TCP proxy to the shared Redis that can lose or delay one reply, to place a failure
+ * between Redis running a command and the client hearing of it. Arm it, then send: the next chunk
+ * of replies Redis sends is then dropped with the connection ({@link #dropNextReply()}) or held
+ * back until the client's next request has passed on to Redis ({@link #holdNextReply()}).
+ * Accepts a bounded number of connections; every thread is a daemon.
+ */
+final class ReplyProxy implements AutoCloseable {
+
+    private static final int MAX_CONNECTIONS = 20;
+    private static final long HOLD_LIMIT_SECONDS = 10;
+
+    private enum Mode { PASS, DROP, HOLD }
+
+    private final ServerSocket server;
+    private final Object lock = new Object();
+    private Mode next = Mode.PASS;                          // guarded by lock
+    private CountDownLatch held = new CountDownLatch(1);    // guarded by lock
+    private CountDownLatch release = new CountDownLatch(1); // guarded by lock
+
+    ReplyProxy() {
+        RedisURI redis = TestRedis.uri();
+        try {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        daemon(() -> {
+            try {
+                for (int i = 0; i < MAX_CONNECTIONS; i++) {
+                    Socket client = server.accept();
+                    Socket upstream = new Socket(redis.getHost(), redis.getPort());
+                    daemon(() -> pump(client, upstream, false));
+                    daemon(() -> pump(upstream, client, true));
+                }
+            } catch (IOException closed) {
+                // the proxy was closed
+            }
+        });
+    }
+
+    /** A client of Redis through this proxy; shut it down after use. */
+    RedisClient client() {
+        return RedisClient.create(RedisURI.create("redis://127.0.0.1:" + server.getLocalPort()));
+    }
+
+    /** Drops the next chunk of replies and closes the connection it came on, as a network failure would. */
+    void dropNextReply() {
+        synchronized (lock) {
+            next = Mode.DROP;
+        }
+    }
+
+    /** Holds the next chunk of replies until the client's next request has been passed on to Redis. */
+    void holdNextReply() {
+        synchronized (lock) {
+            next = Mode.HOLD;
+            held = new CountDownLatch(1);
+            release = new CountDownLatch(1);
+        }
+    }
+
+    /** Waits until a held reply is being held. */
+    void awaitHeld() throws InterruptedException {
+        CountDownLatch latch;
+        synchronized (lock) {
+            latch = held;
+        }
+        if (!latch.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("no reply came to hold");
+        }
+    }
+
+    private void pump(Socket from, Socket to, boolean replies) {
+        byte[] buffer = new byte[8192];
+        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                if (replies) {
+                    Mode mode;
+                    CountDownLatch heldNow;
+                    CountDownLatch releaseNow;
+                    synchronized (lock) {
+                        mode = next;
+                        next = Mode.PASS;
+                        heldNow = held;
+                        releaseNow = release;
+                    }
+                    if (mode == Mode.DROP) {
+                        break;
+                    }
+                    if (mode == Mode.HOLD) {
+                        heldNow.countDown();
+                        if (!releaseNow.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+                            break;
+                        }
+                    }
+                }
+                out.write(buffer, 0, n);
+                out.flush();
+                if (!replies) {
+                    synchronized (lock) {
+                        if (held.getCount() == 0) {
+                            release.countDown(); // the request behind the held reply is on its way
+                        }
+                    }
+                }
+            }
+        } catch (IOException | InterruptedException closed) {
+            // the other side closed, or the test ended
+        } finally {
+            closeQuietly(from);
+            closeQuietly(to);
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+    }
+
+    private static void daemon(Runnable task) {
+        Thread thread = new Thread(task, "reply-proxy");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+    }
+}
