@@ -148,13 +148,17 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
      * The leaky bucket queues: its script reserves the slot in Redis, and {@link #acquire} waits
      * for it here. The wait is measured on the local clock (or the test ticker); the decision uses
      * Redis time. Other algorithms return null, so {@code acquire} retries {@link #tryAcquire}.
+     *
+     * <p>The script knows the wait only in whole µs, rounded up, so {@code maxWait} is rounded up
+     * too: a wait core would admit (at most {@code maxWait}) is then never refused, and one that is
+     * admitted waits less than a µs past {@code maxWait} at most.
      */
     @Override
     protected Reservation reserve(String key, long permits, long maxWaitNanos) {
         if (lua.policy().algorithm() != Algorithm.LEAKY_BUCKET) {
             return null;
         }
-        Reply reply = call(key, "r", permits, maxWaitNanos / 1000, Math.floorDiv(ticker.read(), 1000));
+        Reply reply = call(key, "r", permits, -Math.floorDiv(-maxWaitNanos, 1000), Math.floorDiv(ticker.read(), 1000));
         if (reply == null) {
             // The local limiter waits itself (through the same sleeper), so nothing is left to wait here.
             return new Reservation(0, fallback(permits,

@@ -7,6 +7,7 @@ import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
@@ -135,6 +136,32 @@ class RedisRateLimiterTest {
             assertThat(limiter.acquire("q", 1, Duration.ofMillis(250)).allowed()).isTrue();
             assertThat(slept.get()).isEqualTo(250_000_000);
             assertThat(limiter.tryAcquire("q").retryAfter()).isEqualTo(Duration.ofMillis(500));
+        }
+    }
+
+    /**
+     * One permit every 333.33 µs: core's slot is 333,334 ns away, which a max wait of 333,500 ns
+     * admits; Redis's is 334 µs away, and a max wait rounded down to 333 µs refused it. Then the
+     * µs granularity of the reservation: Redis's queue ends at 667.33 µs, core's at 666.67 µs.
+     */
+    @Test
+    void leakyBucketAcquireAdmitsWhereCoreDoesAndReservesNoEarlier() throws InterruptedException {
+        AtomicLong now = new AtomicLong(T0);
+        Limit limit = Limit.of(3, Duration.ofMillis(1));
+        RateLimiter memory = RateLimiter.builder().algorithm(Algorithm.LEAKY_BUCKET).limit(limit)
+                .ticker(now::get).sleeper(nanos -> { }).build();
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .algorithm(Algorithm.LEAKY_BUCKET).ticker(now::get).sleeper(nanos -> { }).limit(limit).build()) {
+            assertThat(memory.tryAcquire("k").allowed()).isTrue();
+            assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+            assertThat(memory.acquire("k", 1, Duration.ofNanos(333_500)).allowed()).isTrue();
+            assertThat(limiter.acquire("k", 1, Duration.ofNanos(333_500)).allowed()).as("core admits").isTrue();
+            now.addAndGet(667_000);
+            assertThat(memory.tryAcquire("k").allowed()).isTrue();
+            assertThat(limiter.tryAcquire("k")).as("the slot began on a whole µs, 334 µs after the first")
+                    .isEqualTo(new Decision(false, 2, 3, 1_000, 1_000));
+            now.addAndGet(1_000);
+            assertThat(limiter.tryAcquire("k").allowed()).isTrue();
         }
     }
 
