@@ -1,8 +1,8 @@
 package dev.ratelimit.redis;
 
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.BaseRedisAsyncCommands;
 import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -26,10 +26,10 @@ import java.util.function.Supplier;
 final class RedisConnection implements AutoCloseable {
 
     /**
-     * The two command groups a limiter uses, both from one Lettuce connection: {@code base} to
-     * dispatch its scripts with their own output (see {@link ScriptRunner}), {@code keys} to delete.
+     * What a limiter sends on, both of one Lettuce connection: the connection itself, to dispatch
+     * its scripts as commands of its own (see {@link ScriptRunner}), and {@code keys} to delete.
      */
-    record Commands(BaseRedisAsyncCommands<String, String> base, RedisKeyAsyncCommands<String, String> keys) {
+    record Commands(StatefulConnection<String, String> connection, RedisKeyAsyncCommands<String, String> keys) {
     }
 
     /** A connection just opened, and whether the limiter owns it (closes it on close). */
@@ -70,14 +70,14 @@ final class RedisConnection implements AutoCloseable {
     private static Supplier<Opened> opener(RedisClient client) {
         return () -> {
             StatefulRedisConnection<String, String> open = client.connect(StringCodec.UTF8);
-            return new Opened(open, new Commands(open.async(), open.async()));
+            return new Opened(open, new Commands(open, open.async()));
         };
     }
 
     private static Supplier<Opened> opener(RedisClusterClient client) {
         return () -> {
             StatefulRedisClusterConnection<String, String> open = client.connect(StringCodec.UTF8);
-            return new Opened(open, new Commands(open.async(), open.async()));
+            return new Opened(open, new Commands(open, open.async()));
         };
     }
 

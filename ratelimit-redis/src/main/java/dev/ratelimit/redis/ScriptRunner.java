@@ -1,11 +1,16 @@
 package dev.ratelimit.redis;
 
 import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.api.async.BaseRedisAsyncCommands;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -56,15 +61,22 @@ final class ScriptRunner {
      * @throws RedisUnavailableException if not connected by {@code deadline}
      */
     CompletableFuture<long[]> send(String[] keys, String[] args, long deadline) {
-        BaseRedisAsyncCommands<String, String> commands = connection.commands(deadline).base();
-        return commands.dispatch(CommandType.EVALSHA, new Longs(), scriptArgs(sha, keys, args)).toCompletableFuture()
+        StatefulConnection<String, String> open = connection.commands(deadline).connection();
+        return dispatch(open, CommandType.EVALSHA, scriptArgs(sha, keys, args))
                 .exceptionallyCompose(e -> {
                     Throwable cause = unwrap(e);
                     return cause instanceof RedisNoScriptException
-                            ? commands.dispatch(CommandType.EVAL, new Longs(), scriptArgs(script, keys, args))
-                                    .toCompletableFuture()
+                            ? dispatch(open, CommandType.EVAL, scriptArgs(script, keys, args))
                             : CompletableFuture.failedFuture(cause);
                 });
+    }
+
+    /** Sends one script call as an {@link Once}, as Lettuce's own async dispatch does for a command. */
+    private static CompletableFuture<long[]> dispatch(StatefulConnection<String, String> open, CommandType type,
+                                                      CommandArgs<String, String> args) {
+        AsyncCommand<String, String, long[]> command = new AsyncCommand<>(new Once(type, args));
+        // Lettuce may wrap what it writes, and hands back what it wrote; a wrapper completes ours
+        return open.dispatch(command) instanceof AsyncCommand<String, String, long[]> written ? written : command;
     }
 
     /** The failure itself, out of the {@link CompletionException} a dependent future wraps it in. */
@@ -104,15 +116,72 @@ final class ScriptRunner {
     }
 
     /**
+     * A script call that Redis runs once at most. When a connection drops, Lettuce (at-least-once,
+     * its default) sends again, on the next connection, every command that had no reply yet; for
+     * a script that may already have run, that decides twice, taking the permits twice. Its
+     * {@code replayFilter} does not help: in 6.8 it spares commands written while disconnected,
+     * not those already sent. So the second time Lettuce writes this command, unless the first
+     * send was answered with a cluster redirection ({@code MOVED}, {@code ASK}: not run there), it
+     * writes {@code PING} in its place, which keeps replies in step, and fails: the limiter then
+     * counts a failed call and decides by its {@link FailureMode}.
+     */
+    static final class Once extends Command<String, String, long[]> {
+        private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+
+        private volatile boolean sent; // written and read on event-loop threads, one write at a time
+
+        Once(CommandType type, CommandArgs<String, String> args) {
+            super(type, new Longs(), args);
+        }
+
+        @Override
+        public void encode(ByteBuf buf) {
+            Longs reply = (Longs) getOutput();
+            if (sent && !reply.redirected) {
+                reply.refuse();
+                buf.writeBytes(PING);
+                return;
+            }
+            sent = true;
+            reply.redirected = false;
+            super.encode(buf);
+        }
+    }
+
+    /**
      * A script's reply, a flat array of integers, read straight into a long[]: Lettuce's MULTI
      * output would build a list of boxed Longs only for {@link Reply} to unbox. Anything else in
      * the reply makes Lettuce fail the command (it catches what an output throws).
      */
     static final class Longs extends CommandOutput<String, String, long[]> {
         private int next;
+        /** Whether the latest reply sent the call to another node; see {@link Once}. */
+        private volatile boolean redirected;
+        private volatile boolean refused;
 
         Longs() {
             super(StringCodec.UTF8, null);
+        }
+
+        /** Fails the call, which was not sent again; the PING's reply that answers in its place is ignored. */
+        void refuse() {
+            refused = true;
+            setError("the connection to Redis dropped before the script's reply came; it is not sent again,"
+                    + " since it may have run");
+        }
+
+        @Override
+        public void setError(ByteBuffer error) {
+            super.setError(error);
+            String text = getError();
+            redirected = text != null && (text.startsWith("MOVED ") || text.startsWith("ASK "));
+        }
+
+        @Override
+        public void set(ByteBuffer bytes) {
+            if (!refused) {
+                super.set(bytes);
+            }
         }
 
         @Override

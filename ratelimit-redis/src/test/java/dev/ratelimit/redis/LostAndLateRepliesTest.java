@@ -32,6 +32,30 @@ class LostAndLateRepliesTest {
     }
 
     /**
+     * The connection drops after Redis ran the script but before its reply arrived. Lettuce
+     * re-sends what had no reply once it reconnects, which ran the script twice: one decision,
+     * two permits, and no failure seen.
+     */
+    @Test
+    void aDecisionWhoseReplyIsLostTakesItsPermitsOnce() {
+        String prefix = TestRedis.prefix();
+        Limit limit = Limit.of(10, Duration.ofHours(1));
+        RedisClient direct = TestRedis.client();
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(viaProxy).limit(limit).keyPrefix(prefix)
+                .commandTimeout(Duration.ofSeconds(5)).build();
+             RedisRateLimiter observer = RedisRateLimiter.builder().client(direct).limit(limit).keyPrefix(prefix)
+                     .commandTimeout(Duration.ofSeconds(5)).build()) {
+            assertThat(limiter.tryAcquire("warm-up").allowed()).isTrue(); // loads the script
+            proxy.dropNextReply();
+            Decision lost = limiter.tryAcquire("k");
+            assertThat(observer.peek("k").remaining()).as("one decision (%s), one permit", lost).isEqualTo(9);
+            assertThat(limiter.failedCalls()).as("the lost reply is a failure").isEqualTo(1);
+        } finally {
+            direct.shutdown();
+        }
+    }
+
+    /**
      * The interleaving: a denial is decided in Redis, reset deletes the key, and only then does the
      * denial's reply arrive. Caching it would deny from this node for an hour a key Redis has no
      * state for.

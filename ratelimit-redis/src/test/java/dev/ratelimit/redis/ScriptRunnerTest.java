@@ -36,7 +36,7 @@ class ScriptRunnerTest {
     void aScriptErrorFailsTheCallAndTheNextCallSucceeds() {
         LuaPolicy lua = LuaPolicy.of(new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(3, Duration.ofMinutes(1)))));
         ScriptRunner runner = new ScriptRunner(
-                RedisConnection.given(new RedisConnection.Commands(connection.async(), connection.async()), false), lua,
+                RedisConnection.given(new RedisConnection.Commands(connection, connection.async()), false), lua,
                 Duration.ofSeconds(2).toNanos());
         String prefix = TestRedis.prefix();
         String[] list = {prefix + "{list}"};
