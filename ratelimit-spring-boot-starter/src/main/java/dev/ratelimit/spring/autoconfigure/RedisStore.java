@@ -74,9 +74,10 @@ final class RedisStore implements AutoCloseable {
         }
     }
 
+    /** Positive and at most 365 days, as the limiter's builder accepts, but named by the property. */
     private static void positive(String path, Duration duration) {
-        if (duration == null || duration.isNegative() || duration.isZero()) {
-            throw new InvalidConfigurationPropertyValueException(path, duration, "must be positive");
+        if (duration == null || duration.isNegative() || duration.isZero() || duration.compareTo(Duration.ofDays(365)) > 0) {
+            throw new InvalidConfigurationPropertyValueException(path, duration, "must be positive and at most 365d");
         }
     }
 

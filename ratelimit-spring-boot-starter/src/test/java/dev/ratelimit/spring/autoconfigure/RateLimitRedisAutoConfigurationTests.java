@@ -243,6 +243,9 @@ class RateLimitRedisAutoConfigurationTests {
         redis(sharedRedis(), "ratelimit.redis.command-timeout=0s").run(context -> assertThat(context).getFailure()
                 .rootCause().isInstanceOf(InvalidConfigurationPropertyValueException.class)
                 .hasMessageContaining("ratelimit.redis.command-timeout").hasMessageContaining("must be positive"));
+        redis(sharedRedis(), "ratelimit.redis.circuit-breaker-wait=366d").run(context -> assertThat(context).getFailure()
+                .rootCause().isInstanceOf(InvalidConfigurationPropertyValueException.class)
+                .hasMessageContaining("ratelimit.redis.circuit-breaker-wait").hasMessageContaining("at most 365d"));
         redis(sharedRedis(), "ratelimit.redis.key-prefix=app{1}:").run(context -> assertThat(context).getFailure()
                 .rootCause().hasMessageContaining("ratelimit.redis.key-prefix").hasMessageContaining("app{1}:"));
     }
