@@ -24,24 +24,6 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         super(policy, 2, Counter::new, Counter[]::new);
     }
 
-    @Override
-    public Decision peek(Object state, long now) {
-        // Rolling re-anchors an emptied window at now; a peek must not, or later figures would
-        // depend on whether Caffeine still held this idle key when it was peeked at. A single
-        // limit's peek rolls only a view of its own (see decideOne); several limits decide on copies.
-        if (state instanceof Counter counter) {
-            return decideOne(counter, now, 1, false);
-        }
-        Counter[] counters = (Counter[]) state;
-        Counter[] copy = new Counter[size];
-        synchronized (counters) {
-            for (int i = 0; i < size; i++) {
-                copy[i] = counters[i].copy();
-            }
-        }
-        return decideAll(copy, now, 1, false);
-    }
-
     /**
      * Lock-free: under two threads a contended monitor cost more than the decision itself. The
      * counter's current {@link Epoch} fixes the window's start and previous count; permits are
@@ -50,9 +32,12 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
      * includes it, or fails and is retried on the successor: none is lost, which would let the next
      * window over-admit. A late thread whose time belongs to a replaced epoch decides in the newer
      * one, at an elapsed time of zero, as under the lock when it takes the lock after the roller
-     * (the case of a ticker that jumps backwards). A consuming request rolls whether
-     * admitted or not, as under the lock, so single-threaded figures are exactly those of
-     * {@link #decideAll}; a peek rolls only a view it does not publish.
+     * (the case of a ticker that jumps backwards). A consuming request rolls whether admitted or
+     * not, which {@link #decideAll} does not, yet the figures are the same: a roll that a denial
+     * keeps is one into a window still weighing a previous count, whose start is the old one plus
+     * a period whenever the roll is made; a roll that empties both counts re-anchors at the
+     * roller's time, but then any request of at most the capacity is admitted. A peek rolls only a
+     * view it does not publish.
      */
     @Override
     Decision decideOne(Counter counter, long now, long permits, boolean consume) {
@@ -88,13 +73,28 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         return new Decision(ok, available, firstCapacity, ok ? 0 : wait, Math.max(reset, 0));
     }
 
+    /**
+     * A roll that empties both counts re-anchors the window at the roller's time, so it is stored
+     * only for an admission: a denial by another limit that stored it would move this window's grid
+     * to an instant no admitted request chose, and later decisions would differ from those of a key
+     * that never saw the denial. A roll that keeps a previous count keeps the grid, whenever it is
+     * made, so a consuming request stores it either way, as {@link #decideOne} does.
+     */
     @Override
     Decision decideAll(Counter[] counters, long now, long permits, boolean consume) {
+        Epoch[] epochs = new Epoch[size];
         synchronized (counters) {
             boolean ok = true;
             long retry = 0;
             for (int i = 0; i < size; i++) {
-                Epoch epoch = counters[i].rollLocked(now, period[i]);
+                Epoch epoch = counters[i].epoch;
+                if (now - epoch.start >= period[i]) {
+                    epoch = epoch.next(epoch.current, now, period[i]);
+                    if (consume && epoch.previous != 0) {
+                        counters[i].epoch = epoch;
+                    }
+                }
+                epochs[i] = epoch;
                 long wait = epoch.waitNanos(epoch.current, now, capacity[i], period[i], permits);
                 if (wait > 0) {
                     ok = false;
@@ -103,14 +103,15 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
             }
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
-                    counters[i].epoch.current += permits;
+                    counters[i].epoch = epochs[i];
+                    epochs[i].current += permits;
                 }
             }
             long remaining = Long.MAX_VALUE;
             long binding = capacity[0];
             long reset = 0;
             for (int i = 0; i < size; i++) {
-                Epoch epoch = counters[i].epoch;
+                Epoch epoch = epochs[i];
                 long available = epoch.available(epoch.current, now, capacity[i], period[i]);
                 if (available < remaining) {
                     remaining = available;
@@ -133,25 +134,6 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
 
         Counter(long now) {
             this.epoch = new Epoch(now, 0, 0);
-        }
-
-        private Counter(Epoch epoch) {
-            this.epoch = epoch;
-        }
-
-        /** Under the owner's monitor: the copy rolls its own epochs, and a copy never consumes. */
-        Counter copy() {
-            return new Counter(epoch);
-        }
-
-        /** Under the owner's monitor only: moves to the window holding {@code now}. */
-        Epoch rollLocked(long now, long period) {
-            Epoch current = epoch;
-            if (now - current.start >= period) {
-                current = current.next(current.current, now, period);
-                epoch = current;
-            }
-            return current;
         }
 
         /**

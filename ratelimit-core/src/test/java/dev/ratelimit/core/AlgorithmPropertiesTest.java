@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -90,5 +92,43 @@ class AlgorithmPropertiesTest {
             }
         }
         assertThat(admissions).as("the traffic kept the shaper busy").isGreaterThan(100);
+    }
+
+    static Stream<Arguments> algorithmsAndSeeds() {
+        return Stream.of(Algorithm.values()).flatMap(algorithm -> seeds().mapToObj(seed -> Arguments.of(algorithm, seed)));
+    }
+
+    /**
+     * A denial consumes nothing and leaves no trace: {@code main} sees every request and
+     * {@code shadow} only those main admitted, so any state a denial left behind would show as a
+     * difference between them. Time only moves forward here, in steps that often roll a window
+     * over; several limits of very different periods make the slow one deny while the fast one's
+     * window rolls (the sliding counter once re-anchored that window at the denied request's time).
+     */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("algorithmsAndSeeds")
+    void aDenialLeavesNoTrace(Algorithm algorithm, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<Limit> limits = new ArrayList<>();
+        int count = 1 + random.nextInt(3);
+        for (int i = 0; i < count; i++) {
+            long permits = 2 + random.nextLong(40);
+            limits.add(Limit.of(permits, Duration.ofSeconds(5 + random.nextLong(i == 0 ? 55 : 1_800))));
+        }
+        long smallest = limits.stream().mapToLong(Limit::capacity).min().orElseThrow();
+        ManualTicker ticker = new ManualTicker(random.nextLong());
+        RateLimiter main = RateLimiter.builder().algorithm(algorithm).limits(limits).ticker(ticker).build();
+        RateLimiter shadow = RateLimiter.builder().algorithm(algorithm).limits(limits).ticker(ticker).build();
+
+        for (int step = 0; step < 1_000; step++) {
+            ticker.advance(Duration.ofSeconds(random.nextInt(4) == 0 ? random.nextInt(200) : random.nextInt(5)));
+            long permits = 1 + random.nextLong(smallest);
+            String where = algorithm + " seed " + seed + ", step " + step + ", limits " + limits;
+            Decision decision = main.tryAcquire("k", permits);
+            if (decision.allowed()) {
+                assertThat(shadow.tryAcquire("k", permits)).as(where + ": tryAcquire " + permits).isEqualTo(decision);
+            }
+            assertThat(main.peek("k")).as(where + ": peek after " + decision).isEqualTo(shadow.peek("k"));
+        }
     }
 }
