@@ -16,14 +16,17 @@ import java.util.concurrent.TimeUnit;
  * only delays clean-up, never a decision.
  *
  * <p>Only one thread writes at a time and only forward (a CAS from the value it read), so a thread
- * that stalled between reading the ticker and publishing cannot move the time back. A ticker that
- * jumps back by more than {@link #JUMP_NANOS} is followed back, so that Caffeine never runs
- * further ahead of the decisions than that; the limiter's expiry also allows for it.
+ * that stalled between reading the ticker and publishing cannot move the time back. Nor does a
+ * ticker that jumps back: a state is full again at most its idle window after the latest time any
+ * decision on it read, not the latest time its key was looked up, so Caffeine must measure
+ * idleness from the highest reading. (Following the ticker back let a key looked up after a step
+ * back expire while its state still refilled from before it, and come back full.) The cost is
+ * that after a step back nothing expires by age until the ticker is past its old high again;
+ * {@code maxKeys} still bounds the cache.
  */
 final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
 
     static final long STEP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    static final long JUMP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private static final VarHandle PUBLISHED;
 
@@ -41,11 +44,10 @@ final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
         this.published = now;
     }
 
-    /** Publishes {@code now} if it moved the time on by more than a step, or back by more than a jump. */
+    /** Publishes {@code now} if it moved the time on by more than a step; never moves it back. */
     void observe(long now) {
         long seen = published;
-        long ahead = now - seen;
-        if (ahead > STEP_NANOS || ahead < -JUMP_NANOS) {
+        if (now - seen > STEP_NANOS) {
             PUBLISHED.compareAndSet(this, seen, now);
         }
     }

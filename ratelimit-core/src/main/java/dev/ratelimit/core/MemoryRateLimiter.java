@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
  * nothing and dropping it never changes a decision. Caffeine reads the same ticker, and each
  * request reads the time <em>before</em> looking its key up: the lookup then refreshes the key's
  * access time to no earlier than the time the decision uses, so a key cannot expire while a
- * decision made from it is still inside its idle window.
+ * decision made from it is still inside its idle window. Caffeine's time never goes back (see
+ * {@link CacheClock}): after a ticker's step back, idleness counts from the highest reading.
  *
  * <p>Caffeine skips refreshing an access time that is less than a second old when the expiry is
  * longer than a second, to spare writes; so a key's recorded access may lag by up to
@@ -38,7 +39,7 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
 
     /** How long past its idle window a key is kept: the sum of every bounded lag in Caffeine's view. */
     static final long EXPIRY_SLACK_NANOS =
-            ACCESS_TOLERANCE_NANOS + CacheClock.STEP_NANOS + CacheClock.JUMP_NANOS + RECORD_EVERY_NANOS;
+            ACCESS_TOLERANCE_NANOS + CacheClock.STEP_NANOS + RECORD_EVERY_NANOS;
 
     /** Sampling needs marks less than 2^31 units apart: only for keys that expire well within that. */
     private static final long SAMPLING_HORIZON_NANOS = (1L << 30) << Marked.SHIFT;

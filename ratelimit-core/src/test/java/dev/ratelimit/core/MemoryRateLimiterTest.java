@@ -127,6 +127,28 @@ class MemoryRateLimiterTest {
         assertThat(limiter.tryAcquire("k").remaining()).isEqualTo(9);
     }
 
+    /**
+     * After a step back (say NTP on a ticker that is not monotonic), the cache must not measure
+     * idleness from the earlier readings: the key's state is still refilling from the latest one,
+     * and a key dropped while refilling comes back full.
+     */
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aKeyIsNotDroppedWhileRefillingFromBeforeABackwardsJump(Algorithm algorithm) {
+        MemoryRateLimiter limiter = limiter(algorithm, Limit.of(1, Duration.ofHours(1)));
+        long admitted = ticker.read();
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        ticker.advance(Duration.ofHours(-2));
+        assertThat(limiter.tryAcquire("k").allowed()).isFalse();
+        ticker.advance(Duration.ofHours(1).plusSeconds(3));
+        assertThat(limiter.tryAcquire("k").allowed()).as("an hour before the admitted request").isFalse();
+
+        // Once time passes the latest reading by the idle window and its slack, the key is dropped as usual.
+        long idle = Duration.ofHours(algorithm == Algorithm.SLIDING_WINDOW_COUNTER ? 2 : 1).toNanos();
+        ticker.advanceNanos(admitted + idle + MemoryRateLimiter.EXPIRY_SLACK_NANOS + 1_000_000 - ticker.read());
+        assertThat(limiter.trackedKeys()).isZero();
+    }
+
     @Test
     void peekingAtASlidingCounterLeavesItsWindowWhereItWas() {
         MemoryRateLimiter peeked = limiter(Algorithm.SLIDING_WINDOW_COUNTER, Limit.of(10, Duration.ofSeconds(1)));
