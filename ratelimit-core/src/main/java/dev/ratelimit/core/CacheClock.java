@@ -44,12 +44,20 @@ final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
         this.published = now;
     }
 
-    /** Publishes {@code now} if it moved the time on by more than a step; never moves it back. */
-    void observe(long now) {
+    /**
+     * Publishes {@code now} if it moved the time on by more than a step; never moves it back.
+     * Returns the time a decision uses: {@code now}, or, when that is more than {@code maxBack}
+     * behind the published time, the time {@code maxBack} behind it (see
+     * {@link Strategy#maxBackNanos()}). The published time is the highest reading it knows, so it
+     * is a cheap stand-in for the latest time any state has seen.
+     */
+    long observe(long now, long maxBack) {
         long seen = published;
-        if (now - seen > STEP_NANOS) {
+        long ahead = now - seen;
+        if (ahead > STEP_NANOS) {
             PUBLISHED.compareAndSet(this, seen, now);
         }
+        return ahead < -maxBack ? seen - maxBack : now;
     }
 
     @Override

@@ -26,10 +26,14 @@ import java.util.List;
  * When {@code span = C * P'} (the deficit of an empty bucket) fits in 61 bits and {@code n'} in
  * 16 bits, {@code tat} is a {@code long} and scaled times wrap modulo 2<sup>64</sup>: only the
  * difference {@code tat - s} is ever used, and it is exact while the true difference stays within
- * ±2<sup>62</sup>. That holds because an idle key expires after at most {@code span/n'} ns, and a
- * ticker that jumps backwards by less than 2<sup>47</sup> ns (39 hours) only raises the deficit,
- * which reads as an empty bucket and never as a full one. Other limits (say one permit a year with
- * a capacity of 10<sup>12</sup>) are "wide": the same formulas in {@link BigInteger}, slower and exact.
+ * ±2<sup>63</sup>. An idle key expires after about {@code span/n'} ns, which bounds it below. A
+ * ticker that jumps back by {@code b} raises it to at most {@code span + b*n'}, which wraps once
+ * {@code b} nears {@code (2^63 - span)/n'} (14.6 hours at worst, not 2^63/n'): so
+ * {@link #maxBackNanos} is half that, and the limiter decides a reading further back as that far
+ * back. The bucket then reads empty, as it would at any earlier time, so no decision changes;
+ * only retryAfter and resetAfter stop growing with the step. Other limits (say one permit a year
+ * with a capacity of 10<sup>12</sup>) are "wide": the same formulas in {@link BigInteger}, slower
+ * and exact.
  *
  * <h2>Concurrency</h2>
  * A single narrow limit is one {@code long} updated by CAS: each attempt reads {@code tat}, decides
@@ -61,6 +65,7 @@ abstract class Gcra implements Strategy {
     private final boolean narrow;
     private final boolean shaper;
     private final long idleNanos;
+    private final long maxBackNanos;
 
     /**
      * @param shaper true for the leaky bucket: a request goes only when every queue is empty (or,
@@ -76,6 +81,7 @@ abstract class Gcra implements Strategy {
         this.span = new long[size];
         boolean allNarrow = true;
         long idle = 0;
+        long back = Long.MAX_VALUE;
         for (int i = 0; i < size; i++) {
             Limit limit = limits.get(i);
             long period = limit.periodNanos();
@@ -87,7 +93,11 @@ abstract class Gcra implements Strategy {
             span[i] = s;
             allNarrow &= s <= NARROW_SPAN && rate[i] <= NARROW_RATE;
             idle = Math.max(idle, Exact.mulDivCeil(capacity[i], cost[i], rate[i]));
+            // half the step back that would wrap, the other half for readings that race; at least
+            // span/n' (as span <= 2^61), so every limit this bounds reads empty there
+            back = Math.min(back, (Long.MAX_VALUE - s) / rate[i] / 2);
         }
+        this.maxBackNanos = allNarrow ? back : Long.MAX_VALUE;
         this.narrow = allNarrow;
         this.cellCapacity = capacity[0];
         this.cellRate = rate[0];
@@ -99,6 +109,12 @@ abstract class Gcra implements Strategy {
     @Override
     public final long idleNanos() {
         return idleNanos;
+    }
+
+    /** For narrow limits: the step back within which {@code tat - s} cannot wrap (see the class comment). */
+    @Override
+    public final long maxBackNanos() {
+        return maxBackNanos;
     }
 
     @Override

@@ -47,6 +47,7 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     private final Strategy strategy;
     private final Cache<String, Object> states;
     private final CacheClock clock;
+    private final long maxBackNanos;
     private final boolean sampled;
     private final long smallestCapacity;
 
@@ -61,6 +62,7 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
         };
         this.smallestCapacity = policy.limits().stream().mapToLong(Limit::capacity).min().orElseThrow();
         this.clock = new CacheClock(ticker.read());
+        this.maxBackNanos = strategy.maxBackNanos();
         long expiry = Exact.capExpiry(Exact.addSat(strategy.idleNanos(), EXPIRY_SLACK_NANOS));
         this.sampled = expiry < SAMPLING_HORIZON_NANOS;
         this.states = Caffeine.newBuilder()
@@ -106,11 +108,12 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
         return states.estimatedSize();
     }
 
-    /** Reads the time once per request and lets Caffeine see it before the lookup. */
+    /**
+     * Reads the time once per request and lets Caffeine see it before the lookup; a reading far
+     * behind the latest one is decided as the strategy's {@link Strategy#maxBackNanos()} behind it.
+     */
     private long now() {
-        long now = ticker().read();
-        clock.observe(now);
-        return now;
+        return clock.observe(ticker().read(), maxBackNanos);
     }
 
     /**

@@ -34,4 +34,14 @@ interface Strategy {
      * expires idle keys after this long, so dropping them never changes a decision.
      */
     long idleNanos();
+
+    /**
+     * How far behind the latest reading a decision's time may fall and still be decided exactly.
+     * The limiter decides an earlier time as though it were this far back; so this must be a
+     * step back after which every decision is what it would be at any earlier time (the state
+     * reads as full of history as it can be), and leave as much again for readings that race.
+     */
+    default long maxBackNanos() {
+        return Long.MAX_VALUE;
+    }
 }

@@ -99,6 +99,41 @@ class MemoryRateLimiterTest {
         assertThat(limiter.tryAcquire("k").allowed()).as("time moving on again refills").isTrue();
     }
 
+    /**
+     * 65,521 is prime, so scaled time runs at 65,521 units a nanosecond and an empty bucket's
+     * deficit is 2.4e17 units: a step back of 38.5 h adds 9.1e18, past 2^63 with the deficit. That
+     * once wrapped and read as a full bucket. Within the 64-bit range the figures stay exact (a
+     * step back of an hour puts retryAfter an hour later); beyond it every step back denies.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = {"TOKEN_BUCKET", "LEAKY_BUCKET"})
+    void anEmptyBucketStaysEmptyAfterAnyStepBack(Algorithm algorithm) {
+        Limit limit = Limit.of(65_521, Duration.ofHours(1));
+        assertStaysEmptyAfterAnyStepBack(limiter(algorithm, limit));
+        assertStaysEmptyAfterAnyStepBack(limiter(algorithm, limit, limit)); // the path for several limits
+    }
+
+    private void assertStaysEmptyAfterAnyStepBack(MemoryRateLimiter limiter) {
+        assertThat(limiter.tryAcquire("k", 65_521).allowed()).isTrue();
+        long retry = limiter.tryAcquire("k").retryAfterNanos();
+        ticker.advance(Duration.ofHours(-1));
+        assertThat(limiter.tryAcquire("k").retryAfterNanos()).isEqualTo(retry + Duration.ofHours(1).toNanos());
+        ticker.advance(Duration.ofHours(1));
+
+        for (Duration back : new Duration[] {Duration.ofHours(20), Duration.ofMinutes(38 * 60 + 30), Duration.ofHours(39),
+                Duration.ofHours(60), Duration.ofHours(78), Duration.ofDays(400), Duration.ofDays(200 * 365)}) {
+            ticker.advance(back.negated());
+            Decision decision = limiter.tryAcquire("k");
+            assertThat(decision.allowed()).as("%s back: %s", back, decision).isFalse();
+            assertThat(decision.remaining()).isZero();
+            assertThat(limiter.peek("k").allowed()).as("peek %s back", back).isFalse();
+            ticker.advance(back);
+        }
+        assertThat(limiter.tryAcquire("k").allowed()).isFalse();
+        ticker.advanceNanos(retry);
+        assertThat(limiter.tryAcquire("k").allowed()).as("at the retryAfter before the steps").isTrue();
+    }
+
     @ParameterizedTest
     @EnumSource(Algorithm.class)
     void aDenialByOneLimitTakesNothingFromTheOthers(Algorithm algorithm) {
