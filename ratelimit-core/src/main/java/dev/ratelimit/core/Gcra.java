@@ -5,6 +5,7 @@ import dev.ratelimit.core.AbstractRateLimiter.Reservation;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.math.BigInteger;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,16 +25,18 @@ import java.util.List;
  *
  * <h2>Narrow and wide limits</h2>
  * When {@code span = C * P'} (the deficit of an empty bucket) fits in 61 bits and {@code n'} in
- * 16 bits, {@code tat} is a {@code long} and scaled times wrap modulo 2<sup>64</sup>: only the
- * difference {@code tat - s} is ever used, and it is exact while the true difference stays within
- * ±2<sup>63</sup>. An idle key expires after about {@code span/n'} ns, which bounds it below. A
- * ticker that jumps back by {@code b} raises it to at most {@code span + b*n'}, which wraps once
- * {@code b} nears {@code (2^63 - span)/n'} (14.6 hours at worst, not 2^63/n'): so
- * {@link #maxBackNanos} is half that, and the limiter decides a reading further back as that far
- * back. The bucket then reads empty, as it would at any earlier time, so no decision changes;
- * only retryAfter and resetAfter stop growing with the step. Other limits (say one permit a year
- * with a capacity of 10<sup>12</sup>) are "wide": the same formulas in {@link BigInteger}, slower
- * and exact.
+ * 16 bits, the limits are "narrow" and {@code long}s suffice. A single narrow limit's {@code tat}
+ * is a scaled time that wraps modulo 2<sup>64</sup>: only the difference {@code tat - s} is ever
+ * used, and it is exact while the true difference stays within ±2<sup>63</sup>. An idle key
+ * expires after about {@code span/n'} ns, which bounds it below. A ticker that jumps back by
+ * {@code b} raises it to at most {@code span + b*n'}, which wraps once {@code b} nears
+ * {@code (2^63 - span)/n'} (14.6 hours at worst, not 2^63/n'): so {@link #maxBackNanos} is half
+ * that, and the limiter decides a reading further back as that far back. The bucket then reads
+ * empty, as it would at any earlier time, so no decision changes; only retryAfter and resetAfter
+ * stop growing with the step. Several narrow limits keep each {@code tat} as an offset from its
+ * last take instead (see {@link NarrowLanes}), exact for any step. Other limits (say one permit a
+ * year with a capacity of 10<sup>12</sup>) are "wide": the same formulas in {@link BigInteger},
+ * slower and exact.
  *
  * <h2>Concurrency</h2>
  * A single narrow limit is one {@code long} updated by CAS: each attempt reads {@code tat}, decides
@@ -52,6 +55,7 @@ abstract class Gcra implements Strategy {
     private final long[] rate;      // n'
     private final long[] cost;      // P': scaled time one permit takes
     private final long[] span;      // C * P', narrow limits only
+    private final long[] refill;    // ceil(span / n'): nanoseconds an empty narrow limit takes to refill
     /**
      * The first limit's figures, for the single-limit {@link Cell}: read from the arrays, each
      * would cost a range check that C2 compiles into a deoptimization stub of its own, and the
@@ -79,9 +83,9 @@ abstract class Gcra implements Strategy {
         this.rate = new long[size];
         this.cost = new long[size];
         this.span = new long[size];
+        this.refill = new long[size];
         boolean allNarrow = true;
         long idle = 0;
-        long back = Long.MAX_VALUE;
         for (int i = 0; i < size; i++) {
             Limit limit = limits.get(i);
             long period = limit.periodNanos();
@@ -91,18 +95,18 @@ abstract class Gcra implements Strategy {
             cost[i] = period / gcd;
             long s = Exact.mulSat(capacity[i], cost[i]);
             span[i] = s;
+            refill[i] = Exact.ceilDiv(s, rate[i]);
             allNarrow &= s <= NARROW_SPAN && rate[i] <= NARROW_RATE;
             idle = Math.max(idle, Exact.mulDivCeil(capacity[i], cost[i], rate[i]));
-            // half the step back that would wrap, the other half for readings that race; at least
-            // span/n' (as span <= 2^61), so every limit this bounds reads empty there
-            back = Math.min(back, (Long.MAX_VALUE - s) / rate[i] / 2);
         }
-        this.maxBackNanos = allNarrow ? back : Long.MAX_VALUE;
         this.narrow = allNarrow;
         this.cellCapacity = capacity[0];
         this.cellRate = rate[0];
         this.cellCost = cost[0];
         this.cellSpan = span[0];
+        // Only the single cell counts in scaled time. Half the step back that would wrap it, the
+        // other half for readings that race; at least span/n' (as span <= 2^61), so it reads empty there.
+        this.maxBackNanos = narrow && size == 1 ? (Long.MAX_VALUE - cellSpan) / cellRate / 2 : Long.MAX_VALUE;
         this.idleNanos = Exact.capExpiry(Exact.addSat(idle, 1));
     }
 
@@ -111,7 +115,7 @@ abstract class Gcra implements Strategy {
         return idleNanos;
     }
 
-    /** For narrow limits: the step back within which {@code tat - s} cannot wrap (see the class comment). */
+    /** For a single narrow limit: the step back within which {@code tat - s} cannot wrap (see the class comment). */
     @Override
     public final long maxBackNanos() {
         return maxBackNanos;
@@ -302,17 +306,30 @@ abstract class Gcra implements Strategy {
         }
     }
 
+    /**
+     * Each limit's {@code tat} as an offset from the time of its last take, not as a scaled
+     * time: a key held for a year by a slow limit leaves a fast one idle far longer than its
+     * scaled time can count in 64 bits (at 65,521 units a nanosecond, 39 hours), and the offset
+     * never exceeds {@code span} while the elapsed time stays in nanoseconds.
+     */
     final class NarrowLanes extends Lanes {
-        private final long[] tat = new long[size];
+        /** Per limit, the time of its last take (or the key's first request). */
+        private final long[] base = new long[size];
+        /** Per limit, {@code tat - base * n'}: at most span, as every take fits. */
+        private final long[] offset = new long[size];
 
         NarrowLanes(long now) {
-            for (int i = 0; i < size; i++) {
-                tat[i] = now * rate[i];
-            }
+            Arrays.fill(base, now);
         }
 
         private long deficit(int i, long now) {
-            return Math.max(tat[i] - now * rate[i], 0);
+            long elapsed = now - base[i];
+            if (elapsed < 0) {
+                // a ticker that jumped back: the deficit only grows, saturating rather than wrapping
+                return Exact.addSat(offset[i], Exact.mulSat(-elapsed, rate[i]));
+            }
+            // past span/n' every offset has refilled; below it the product stays under span + n'
+            return elapsed >= refill[i] ? 0 : Math.max(offset[i] - elapsed * rate[i], 0);
         }
 
         @Override
@@ -342,7 +359,8 @@ abstract class Gcra implements Strategy {
         void take(int i, long now, long waitNanos, long permits) {
             // fits() held for this wait, so the deficit is at most span and nothing saturates here
             long d = Math.max(deficit(i, now), Exact.mulSat(waitNanos, rate[i]));
-            tat[i] = now * rate[i] + d + permits * cost[i];
+            base[i] = now;
+            offset[i] = d + permits * cost[i];
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -66,6 +67,24 @@ class TokenBucketBucket4jDifferentialTest {
                         .as("%s: still denied at retryAfter", where).isTrue();
             }
         }
+    }
+
+    /**
+     * A slow limit keeps the key cached for up to a year while the fast one idles far longer than
+     * its scaled time can count in 64 bits (65,521 units a nanosecond wraps 2^63 in 39 hours).
+     */
+    @Test
+    void aFastLimitIdleForDaysUnderASlowOneDecidesLikeBucket4j() {
+        List<Limit> limits = List.of(Limit.of(1, Duration.ofDays(365)).withCapacity(3), Limit.of(65_521, Duration.ofHours(1)));
+        ManualTicker ticker = new ManualTicker();
+        RateLimiter ours = RateLimiter.builder().limits(limits).ticker(ticker).build();
+        Bucket theirs = bucket4j(limits, ticker);
+        compare(ours, theirs, "k", 1, "first");
+        for (Duration idle : new Duration[] {Duration.ofHours(40), Duration.ofHours(100), Duration.ofDays(300)}) {
+            ticker.advance(idle);
+            compare(ours, theirs, "k", 1, "after " + idle);
+        }
+        compare(ours, theirs, "k", 1, "the slow limit is spent");
     }
 
     private static Decision compare(RateLimiter ours, Bucket theirs, String key, long permits, String where) {
