@@ -244,10 +244,20 @@ abstract class Gcra implements Strategy {
     // ---- several limits, or wide ones: all-or-nothing under the key's monitor ----
 
     /**
-     * Several limits of one key. Subclasses hold the {@code tat}s; every method must be called
-     * while holding this object's monitor, which {@link #evaluate} takes.
+     * Several limits of one key. Subclasses hold each {@code tat} as an offset from its
+     * {@link #base}; every method must be called while holding this object's monitor, which
+     * {@link #evaluate} takes.
      */
     abstract class Lanes {
+        /**
+         * Per limit, the time of its last take (or the key's first request), from which its
+         * {@code tat} counts: only differences of readings enter the arithmetic.
+         */
+        final long[] base = new long[size];
+
+        Lanes(long now) {
+            Arrays.fill(base, now);
+        }
 
         /** Whole tokens limit {@code i} holds at {@code now}. */
         abstract long available(int i, long now);
@@ -313,13 +323,11 @@ abstract class Gcra implements Strategy {
      * never exceeds {@code span} while the elapsed time stays in nanoseconds.
      */
     final class NarrowLanes extends Lanes {
-        /** Per limit, the time of its last take (or the key's first request). */
-        private final long[] base = new long[size];
         /** Per limit, {@code tat - base * n'}: at most span, as every take fits. */
         private final long[] offset = new long[size];
 
         NarrowLanes(long now) {
-            Arrays.fill(base, now);
+            super(now);
         }
 
         private long deficit(int i, long now) {
@@ -364,21 +372,27 @@ abstract class Gcra implements Strategy {
         }
     }
 
+    /**
+     * As {@link NarrowLanes}, but with offsets in {@link BigInteger}. Only the difference of two
+     * readings enters them, so a ticker crossing {@code Long.MAX_VALUE} is just time moving on.
+     */
     final class WideLanes extends Lanes {
-        private final BigInteger[] tat = new BigInteger[size];
+        /** Per limit, {@code tat - base * n'}. */
+        private final BigInteger[] offset = new BigInteger[size];
 
         WideLanes(long now) {
-            for (int i = 0; i < size; i++) {
-                tat[i] = scaled(i, now, 0);
-            }
-        }
-
-        private BigInteger scaled(int i, long now, long waitNanos) {
-            return BigInteger.valueOf(now).add(BigInteger.valueOf(waitNanos)).multiply(BigInteger.valueOf(rate[i]));
+            super(now);
+            Arrays.fill(offset, BigInteger.ZERO);
         }
 
         private BigInteger deficit(int i, long now) {
-            return tat[i].subtract(scaled(i, now, 0)).max(BigInteger.ZERO);
+            BigInteger elapsed = BigInteger.valueOf(now - base[i]).multiply(BigInteger.valueOf(rate[i]));
+            return offset[i].subtract(elapsed).max(BigInteger.ZERO);
+        }
+
+        /** The deficit a take starting {@code waitNanos} from now would start from. */
+        private BigInteger deficitAt(int i, long now, long waitNanos) {
+            return deficit(i, now).max(BigInteger.valueOf(waitNanos).multiply(BigInteger.valueOf(rate[i])));
         }
 
         private BigInteger room(int i, long permits) {
@@ -397,8 +411,7 @@ abstract class Gcra implements Strategy {
 
         @Override
         boolean fits(int i, long now, long waitNanos, long permits) {
-            BigInteger d = deficit(i, now).max(BigInteger.valueOf(waitNanos).multiply(BigInteger.valueOf(rate[i])));
-            return d.compareTo(room(i, permits)) <= 0;
+            return deficitAt(i, now, waitNanos).compareTo(room(i, permits)) <= 0;
         }
 
         @Override
@@ -414,8 +427,9 @@ abstract class Gcra implements Strategy {
 
         @Override
         void take(int i, long now, long waitNanos, long permits) {
-            BigInteger start = tat[i].max(scaled(i, now, waitNanos));
-            tat[i] = start.add(BigInteger.valueOf(permits).multiply(BigInteger.valueOf(cost[i])));
+            BigInteger start = deficitAt(i, now, waitNanos);
+            base[i] = now;
+            offset[i] = start.add(BigInteger.valueOf(permits).multiply(BigInteger.valueOf(cost[i])));
         }
     }
 }

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** What only the in-memory limiter can promise: nanosecond exactness, wide limits, expiry, bounds. */
 class MemoryRateLimiterTest {
@@ -77,6 +78,27 @@ class MemoryRateLimiterTest {
         ticker.advanceNanos(1);
         // Full again once the 100,003 - 0.0009 permits still missing have refilled.
         assertThat(limiter.tryAcquire("k", 3)).isEqualTo(new Decision(true, 0, 100_003, 0, 1000000000L));
+    }
+
+    /**
+     * Only differences between readings matter, so a ticker may cross Long.MAX_VALUE. 65,521 per
+     * hour runs on 64-bit scaled time; 65,537 (n' > 2^16) on the wide BigInteger path, which once
+     * read the wrapped reading as a step back of 584 years and locked the key out.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {65_521, 65_537})
+    void aTickerMayCrossLongMaxValue(long permits) {
+        for (int copies = 1; copies <= 2; copies++) {
+            ManualTicker crossing = new ManualTicker(Long.MAX_VALUE - Duration.ofSeconds(1).toNanos());
+            Limit limit = Limit.of(permits, Duration.ofHours(1));
+            RateLimiter limiter = RateLimiter.builder().limits(java.util.Collections.nCopies(copies, limit)).ticker(crossing).build();
+            assertThat(limiter.tryAcquire("k", permits).allowed()).isTrue();
+            crossing.advance(Duration.ofMinutes(30));
+
+            Decision decision = limiter.tryAcquire("k");
+            assertThat(decision.allowed()).as("%d/h under %d limits, 30 min after emptying: %s", permits, copies, decision).isTrue();
+            assertThat(decision.remaining()).isEqualTo(permits / 2 - 1);
+        }
     }
 
     @ParameterizedTest
