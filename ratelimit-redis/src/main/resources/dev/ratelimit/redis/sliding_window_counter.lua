@@ -2,8 +2,9 @@
 -- start, the previous and the current count. A window rolls forward by whole periods while a
 -- count remembers its grid; once both counts are zero it re-anchors at now, exactly as a fresh
 -- key would, so an expired key and a present idle one decide alike. Rolling is otherwise a pure
--- function of time, so admissions write, and a denial writes only when it re-anchored a limit
--- (several limits: one with no counts rolls while another denies), as core's denial does.
+-- function of time, so only admissions write. A denial never does, not even when it re-anchored a
+-- limit (several limits: one with no counts rolls while another denies): stored, that anchor would
+-- move the window's grid to an instant no admitted request chose, as core's denial no longer does.
 -- A peek writes nothing (core's peek also re-anchors; see docs/redis.md).
 -- Products previous*period stay exact because the Java side checks C*P < 2^52.
 -- ARGV 6..: C, P (µs) per limit.
@@ -16,8 +17,6 @@ local function elapsed(i)
   return math.max(now - v[3 * i - 2], 0)
 end
 
-local anchored = false
-
 local function roll(i)
   local e = now - v[3 * i - 2]
   if e >= P[i] then
@@ -26,7 +25,6 @@ local function roll(i)
     v[3 * i] = 0
     if v[3 * i - 1] == 0 then
       v[3 * i - 2] = now
-      anchored = true
     else
       v[3 * i - 2] = v[3 * i - 2] + windows * P[i]
     end
@@ -68,7 +66,7 @@ for i = 1, n do
     retry = math.max(retry, w)
   end
 end
-if op ~= 'p' and (ok or anchored) then
+if op ~= 'p' and ok then
   local ttl = 0
   for i = 1, n do
     if ok then v[3 * i] = v[3 * i] + k end
@@ -83,7 +81,8 @@ return reply(ok, retry, C,
     return math.max(C[i] - v[3 * i] - weighted, 0)
   end,
   resetOf,
-  -- A denial cached locally must not outlive a re-anchoring that core's denial would make.
+  -- A denial cached locally must not outlive a point where a limit would re-anchor: past it the
+  -- figures Redis would give no longer follow from the cached ones by the passing of time.
   function(i)
     local stable = waitFor(i, 1)
     for j = 1, n do stable = math.min(stable, nextAnchor(j)) end
