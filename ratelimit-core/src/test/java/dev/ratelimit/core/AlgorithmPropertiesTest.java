@@ -109,19 +109,14 @@ class AlgorithmPropertiesTest {
     @MethodSource("algorithmsAndSeeds")
     void aDenialLeavesNoTrace(Algorithm algorithm, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        List<Limit> limits = new ArrayList<>();
-        int count = 1 + random.nextInt(3);
-        for (int i = 0; i < count; i++) {
-            long permits = 2 + random.nextLong(40);
-            limits.add(Limit.of(permits, Duration.ofSeconds(5 + random.nextLong(i == 0 ? 55 : 1_800))));
-        }
+        List<Limit> limits = DenialTraceSequences.limits(random);
         long smallest = limits.stream().mapToLong(Limit::capacity).min().orElseThrow();
         ManualTicker ticker = new ManualTicker(random.nextLong());
         RateLimiter main = RateLimiter.builder().algorithm(algorithm).limits(limits).ticker(ticker).build();
         RateLimiter shadow = RateLimiter.builder().algorithm(algorithm).limits(limits).ticker(ticker).build();
 
         for (int step = 0; step < 1_000; step++) {
-            ticker.advance(Duration.ofSeconds(random.nextInt(4) == 0 ? random.nextInt(200) : random.nextInt(5)));
+            ticker.advance(DenialTraceSequences.step(random));
             long permits = 1 + random.nextLong(smallest);
             String where = algorithm + " seed " + seed + ", step " + step + ", limits " + limits;
             Decision decision = main.tryAcquire("k", permits);

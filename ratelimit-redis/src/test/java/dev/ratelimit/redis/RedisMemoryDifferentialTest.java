@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.DenialTraceSequences;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
@@ -115,12 +116,7 @@ class RedisMemoryDifferentialTest {
     @org.junit.jupiter.params.provider.ValueSource(longs = {39, 40, 53, 56})
     void aDenialUnderSeveralCounterLimitsLeavesNoTraceAsInMemory(long seed) {
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
-        List<Limit> limits = new ArrayList<>();
-        int count = 1 + random.nextInt(3);
-        for (int i = 0; i < count; i++) {
-            long permits = 2 + random.nextLong(40);
-            limits.add(Limit.of(permits, Duration.ofSeconds(5 + random.nextLong(i == 0 ? 55 : 1_800))));
-        }
+        List<Limit> limits = DenialTraceSequences.limits(random);
         long smallest = limits.stream().mapToLong(Limit::capacity).min().orElseThrow();
         random.nextLong(); // core's test starts its ticker here; Redis needs a present-day epoch
         AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L);
@@ -130,7 +126,7 @@ class RedisMemoryDifferentialTest {
                 .limits(limits).keyPrefix(TestRedis.prefix()).ticker(nanos::get).localDenyCache(false)
                 .commandTimeout(Duration.ofSeconds(2)).build()) {
             for (int step = 0; step < 1_000; step++) {
-                nanos.addAndGet(Duration.ofSeconds(random.nextInt(4) == 0 ? random.nextInt(200) : random.nextInt(5)).toNanos());
+                nanos.addAndGet(DenialTraceSequences.step(random).toNanos());
                 long permits = 1 + random.nextLong(smallest);
                 String where = "seed " + seed + ", step " + step + ", limits " + limits;
                 assertThat(redis.tryAcquire("k", permits)).as(where + ": tryAcquire " + permits)
