@@ -62,7 +62,8 @@ public abstract class AbstractRateLimiter implements RateLimiter {
                 return reservation.decision();
             }
             Decision decision = tryAcquire(key, permits);
-            if (decision.allowed() || decision.retryAfterNanos() > left) {
+            // With nothing left to wait, a denial is final whatever its retryAfter says.
+            if (decision.allowed() || decision.retryAfterNanos() > left || left == 0) {
                 return decision;
             }
             // At least a nanosecond, so that the loop always moves time on and ends by maxWait.

@@ -217,9 +217,16 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             return -1;
         }
 
+        /**
+         * Adds an admission at {@code now}, or, when {@code now} is behind the newest entry (a
+         * ticker that stepped back, or a thread whose reading went stale while another appended),
+         * to the newest entry: so the log stays in time order, which {@link #expire},
+         * {@link #timeToFree} and {@link #resetNanos} rely on. Counting it from the later time
+         * keeps it in the window longer, never shorter.
+         */
         void append(long now, long permits) {
             used += permits;
-            if (size > 0 && time(size - 1) == now) {
+            if (size > 0 && now - time(size - 1) <= 0) {
                 long[] e = entries;
                 e[(2 * (head + size - 1) + 1) & (e.length - 1)] += permits;
                 return;

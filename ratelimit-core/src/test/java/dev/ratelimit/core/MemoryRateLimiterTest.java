@@ -287,4 +287,37 @@ class MemoryRateLimiterTest {
         MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
         assertThatThrownBy(() -> limiter.acquire("k", 1, null)).isInstanceOf(NullPointerException.class).hasMessage("maxWait");
     }
+    /**
+     * An admission whose reading is behind the log's newest entry (a ticker step back here; a
+     * reading gone stale under a racing thread alike) once went to the log's end out of time
+     * order: a denial then reported retryAfter 0, and acquire() slept a nanosecond at a time far
+     * past its maxWait.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @ValueSource(ints = {1, 2})
+    void aSlidingLogKeepsTimeOrderWhenAReadingIsBehindItsNewestEntry(int limits) throws InterruptedException {
+        ManualTicker ticker = new ManualTicker();
+        long[] sleeps = new long[2]; // count, nanoseconds
+        Sleeper sleeper = nanos -> {
+            if (++sleeps[0] > 1_000) {
+                throw new IllegalStateException("acquire still waiting after 1,000 sleeps, " + sleeps[1] + " ns");
+            }
+            sleeps[1] += nanos;
+            ticker.advanceNanos(nanos);
+        };
+        RateLimiter.Builder builder = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG)
+                .limit(Limit.of(2, Duration.ofSeconds(100))).ticker(ticker).sleeper(sleeper);
+        RateLimiter limiter = (limits == 1 ? builder : builder.limit(Limit.of(100, Duration.ofSeconds(200)))).build();
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();      // at T
+        ticker.advance(Duration.ofSeconds(-50));
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();      // at T-50s, counted from T
+        ticker.advance(Duration.ofSeconds(105));                      // T+55s: both stay until T+100s
+
+        Decision denied = limiter.tryAcquire("k", 2);
+        assertThat(denied.allowed()).isFalse();
+        assertThat(denied.retryAfter()).isEqualTo(Duration.ofSeconds(45));
+        assertThat(denied.resetAfter()).isEqualTo(Duration.ofSeconds(limits == 1 ? 45 : 145)); // the newest entry, T, leaves
+        assertThat(limiter.acquire("k", 2, Duration.ofSeconds(10)).allowed()).isFalse();
+        assertThat(sleeps[0]).as("a wait longer than maxWait is refused without sleeping").isZero();
+    }
 }

@@ -100,7 +100,10 @@ end
 local admitted = ok and op ~= 'p'
 local merged = false
 if admitted then
-  if len > 0 and last == now then
+  -- At or behind the newest entry (Redis TIME stepped back, say, after a failover): counted with
+  -- the newest, so the list stays in time order, which expire and timeToFree rely on; it stays in
+  -- the window longer, never shorter.
+  if len > 0 and now <= last then
     merged = true
     lastP = lastP + k
   else

@@ -137,6 +137,38 @@ class RedisMemoryDifferentialTest {
         }
     }
 
+    /**
+     * An admission behind the log's newest entry (Redis TIME stepping back after a failover; the
+     * ticker here) once went to the list's end out of time order, so a denial reported retryAfter
+     * 0 and acquire() spun past its maxWait, in the script as in core.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void aSlidingLogAdmissionBehindItsNewestEntryKeepsTheLogInOrderAsInMemory(int count) throws InterruptedException {
+        List<Limit> limits = count == 1 ? List.of(Limit.of(2, Duration.ofSeconds(100)))
+                : List.of(Limit.of(2, Duration.ofSeconds(100)), Limit.of(100, Duration.ofSeconds(200)));
+        AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L);
+        RateLimiter memory = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG).limits(limits)
+                .ticker(nanos::get).build();
+        try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).algorithm(Algorithm.SLIDING_WINDOW_LOG)
+                .limits(limits).keyPrefix(TestRedis.prefix()).ticker(nanos::get).localDenyCache(false)
+                .sleeper(n -> {
+                    throw new IllegalStateException("acquire slept " + n + " ns for a wait longer than its maxWait");
+                }).commandTimeout(Duration.ofSeconds(2)).build()) {
+            for (long step : new long[] {0, -50, 105}) {
+                nanos.addAndGet(Duration.ofSeconds(step).toNanos());
+                if (step != 105) {
+                    assertThat(redis.tryAcquire("k")).isEqualTo(roundedToMicros(memory.tryAcquire("k")));
+                }
+            }
+            Decision denied = redis.tryAcquire("k", 2);
+            assertThat(denied).isEqualTo(roundedToMicros(memory.tryAcquire("k", 2)));
+            assertThat(denied.retryAfter()).as("both entries count from T, which leaves 45 s from now")
+                    .isEqualTo(Duration.ofSeconds(45));
+            assertThat(redis.acquire("k", 2, Duration.ofSeconds(10)).allowed()).isFalse();
+        }
+    }
+
     /** Mostly small steps (several requests per period), sometimes none, sometimes past a period. */
     private static long advance(Random random, long longestMicros) {
         return switch (random.nextInt(8)) {
