@@ -3,12 +3,15 @@ package dev.ratelimit.spring;
 import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
@@ -16,6 +19,9 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * property's path and value, so that a mistake stops the application instead of a request.
  */
 final class Settings {
+
+    /** A field name as RFC 9110 defines it: one or more token characters. */
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private Settings() {
     }
@@ -66,6 +72,17 @@ final class Settings {
 
     /** Checks the default tier, the API keys' tiers and the rules against the tiers. */
     static void check(RateLimitProperties properties, Map<String, List<Limit>> tiers) {
+        String header = properties.getApiKeyHeader();
+        if (header == null || !HEADER_NAME.matcher(header).matches()) {
+            // a blank or malformed name matches no request header, so every API key would go unseen
+            throw invalid("ratelimit.api-key-header", header, "must be a header name, such as X-API-Key");
+        }
+        try {
+            new URI(properties.getProblemType());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw invalid("ratelimit.problem-type", properties.getProblemType(),
+                    "must be a URI reference, such as about:blank or https://example.com/problems/rate-limit");
+        }
         if (properties.getMemory().getMaxKeys() <= 0) {
             throw invalid("ratelimit.memory.max-keys", properties.getMemory().getMaxKeys(), "must be positive");
         }

@@ -32,6 +32,8 @@ class ConfigurationValidationTests {
         "ratelimit.rules[0].cost | 0 | Property ratelimit.rules[0].cost with value '0' is invalid: must be between 1 and 1000000000000",
         "ratelimit.rules[0].tier | gold | Property ratelimit.rules[0].tier with value 'gold' is invalid: names no tier; tiers are [free]",
         "ratelimit.default-tier | gold | Property ratelimit.default-tier with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.api-key-header | 'X API Key' | Property ratelimit.api-key-header with value 'X API Key' is invalid: must be a header name, such as X-API-Key",
+        "ratelimit.problem-type | ':bad uri' | Property ratelimit.problem-type with value ':bad uri' is invalid: must be a URI reference, such as about:blank or https://example.com/problems/rate-limit",
         "ratelimit.api-keys.abc | gold | Property ratelimit.api-keys[sha256:ba7816bf] with value 'gold' is invalid: names no tier; tiers are [free]",
         "ratelimit.trusted-proxies[0] | 10.0.0.0/33 | Property ratelimit.trusted-proxies[0] with value '10.0.0.0/33' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: prefix length must be between 0 and 32",
         "ratelimit.trusted-proxies[0] | proxy.example.com | Property ratelimit.trusted-proxies[0] with value 'proxy.example.com' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
