@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -120,16 +121,21 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
     }
 
     /**
-     * The methods whose limit the user asked for: annotated ones, and the public instance methods an
-     * annotated class takes in. A final one among them cannot be intercepted, so it is refused.
+     * The methods whose limit the user asked for: annotated ones, and the public instance methods
+     * that a class under a class-level annotation declares. A final one among them cannot be
+     * intercepted, so it is refused. Methods a class inherits from one the annotation does not
+     * cover (a framework's base class, with its own final methods) are not the user's to change,
+     * and a JDK proxy's class declares every method final: neither is refused.
      */
     private static boolean covered(Method method, Class<?> targetClass) {
         if (method.isAnnotationPresent(RateLimited.class)) {
             return true;
         }
         int modifiers = method.getModifiers();
-        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && method.getDeclaringClass() != Object.class
-                && AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class) != null;
+        Class<?> declaring = method.getDeclaringClass();
+        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && declaring != Object.class
+                && !Proxy.isProxyClass(declaring)
+                && AnnotatedElementUtils.findMergedAnnotation(declaring, RateLimited.class) != null;
     }
 
     /**

@@ -159,6 +159,23 @@ class RateLimitedOutsideTheWebTests {
         });
     }
 
+    /**
+     * Refusing final methods a class-level annotation takes in must not reach methods that are not
+     * the user's: a framework superclass's public final ones, or a JDK proxy's (all final).
+     */
+    @Test
+    void classLevelAnnotationsOnAFrameworkSubclassOrAnInterfaceStillStart() {
+        runner.withBean(Greeter.class).withBean(Pinger.class, PingerImpl::new).run(context -> {
+            assertThat(context).hasNotFailed();
+            Greeter greeter = context.getBean(Greeter.class);
+            greeter.hello();
+            catchDenial(greeter::hello);
+            Pinger pinger = context.getBean(Pinger.class);
+            pinger.ping();
+            catchDenial(pinger::ping);
+        });
+    }
+
     private static ManualTicker ticker(AssertableApplicationContext context) {
         return (ManualTicker) context.getBean(Ticker.class);
     }
@@ -198,6 +215,25 @@ class RateLimitedOutsideTheWebTests {
         }
 
         public void send(String to, int copies) {
+        }
+    }
+
+    /** ApplicationObjectSupport has public final methods of its own (getApplicationContext, ...). */
+    @RateLimited(limit = 1, period = "1h")
+    public static class Greeter extends org.springframework.context.support.ApplicationObjectSupport {
+        public String hello() {
+            return "hi";
+        }
+    }
+
+    @RateLimited(limit = 1, period = "1h")
+    public interface Pinger {
+        void ping();
+    }
+
+    public static class PingerImpl implements Pinger {
+        @Override
+        public void ping() {
         }
     }
 
