@@ -158,7 +158,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         if (lua.policy().algorithm() != Algorithm.LEAKY_BUCKET) {
             return null;
         }
-        Reply reply = call(key, "r", permits, -Math.floorDiv(-maxWaitNanos, 1000), Math.floorDiv(ticker.read(), 1000));
+        Reply reply = call(key, "r", permits, microsUp(maxWaitNanos), Math.floorDiv(ticker.read(), 1000));
         if (reply == null) {
             // The local limiter waits itself (through the same sleeper), so nothing is left to wait here.
             return new Reservation(0, fallback(permits,
@@ -305,12 +305,13 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
 
     /** As Redis reports times: whole microseconds, waits rounded up. */
     private static Decision roundedUpToMicros(Decision d) {
-        return new Decision(d.allowed(), d.remaining(), d.limit(), ceilMicros(d.retryAfterNanos()),
-                ceilMicros(d.resetAfterNanos()));
+        return new Decision(d.allowed(), d.remaining(), d.limit(), 1000 * microsUp(d.retryAfterNanos()),
+                1000 * microsUp(d.resetAfterNanos()));
     }
 
-    private static long ceilMicros(long nanos) {
-        return -Math.floorDiv(-nanos, 1000) * 1000;
+    /** {@code nanos} in whole microseconds, rounded up. */
+    private static long microsUp(long nanos) {
+        return -Math.floorDiv(-nanos, 1000);
     }
 
     private void unavailable(RuntimeException cause) {

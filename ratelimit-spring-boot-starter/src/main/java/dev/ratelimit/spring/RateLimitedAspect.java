@@ -115,9 +115,13 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
 
     /** The pointcut: public instance methods, not Object's, with {@link RateLimited} on them or on their class. */
     private static boolean intercepted(Method method, Class<?> targetClass) {
+        return publicInstance(method) && annotation(AopUtils.getMostSpecificMethod(method, targetClass), targetClass) != null;
+    }
+
+    /** What a class-level annotation can take in: a public instance method that is not Object's. */
+    private static boolean publicInstance(Method method) {
         int modifiers = method.getModifiers();
-        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && method.getDeclaringClass() != Object.class
-                && annotation(AopUtils.getMostSpecificMethod(method, targetClass), targetClass) != null;
+        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && method.getDeclaringClass() != Object.class;
     }
 
     /**
@@ -131,10 +135,8 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         if (method.isAnnotationPresent(RateLimited.class)) {
             return true;
         }
-        int modifiers = method.getModifiers();
         Class<?> declaring = method.getDeclaringClass();
-        return Modifier.isPublic(modifiers) && !Modifier.isStatic(modifiers) && declaring != Object.class
-                && !Proxy.isProxyClass(declaring)
+        return publicInstance(method) && !Proxy.isProxyClass(declaring)
                 && AnnotatedElementUtils.findMergedAnnotation(declaring, RateLimited.class) != null;
     }
 
