@@ -140,26 +140,80 @@ public final class ClientIpResolver {
 
     /**
      * The {@code for=} values of {@code Forwarded}, unquoted; an element without one is an empty hop,
-     * which ends the walk, since the proxy that wrote it did not say whom it served.
+     * which ends the walk, since the proxy that wrote it did not say whom it served. A ',' or ';'
+     * inside a quoted string (RFC 7239 values may be quoted) separates nothing: a proxy may quote
+     * client text, such as the Host header, into its own element, and that text must not start an
+     * element or a {@code for=} pair of its own. Empty list elements are ignored, as RFC 9110 asks.
      */
     private static List<String> forwardedHops(HttpServletRequest request) {
         List<String> hops = new ArrayList<>();
         for (String header : Collections.list(request.getHeaders("Forwarded"))) {
-            for (String element : header.split(",")) {
-                String value = "";
-                for (String pair : element.split(";")) {
-                    int eq = pair.indexOf('=');
-                    if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
-                        value = pair.substring(eq + 1).trim();
-                    }
-                }
-                if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-                    value = value.substring(1, value.length() - 1);
-                }
-                hops.add(value);
-            }
+            forwardedHops(header, hops);
         }
         return hops;
+    }
+
+    /**
+     * Adds the hops of one {@code Forwarded} line. A line whose last quoted string is not closed is
+     * one empty hop: a client that leaves a quote open would otherwise swallow the element a proxy
+     * appends to its line, and the walk would stop at the client's own {@code for=} instead.
+     */
+    private static void forwardedHops(String header, List<String> hops) {
+        int first = hops.size();
+        String value = null; // the element's for= value so far; null while the element is empty
+        int start = 0;
+        boolean quoted = false;
+        for (int i = 0; i <= header.length(); i++) {
+            char c = i < header.length() ? header.charAt(i) : ',';
+            if (i == header.length() && quoted) {
+                hops.subList(first, hops.size()).clear();
+                hops.add("");
+                return;
+            }
+            if (quoted) {
+                if (c == '\\' && i + 1 < header.length()) {
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ';' || c == ',') {
+                String pair = header.substring(start, i).trim();
+                if (!pair.isEmpty()) {
+                    String forValue = forValue(pair);
+                    value = forValue != null ? forValue : value == null ? "" : value;
+                }
+                start = i + 1;
+                if (c == ',') {
+                    if (value != null) {
+                        hops.add(value);
+                    }
+                    value = null;
+                }
+            }
+        }
+    }
+
+    /** The unquoted value of a {@code for=} pair, or null for any other pair. */
+    private static String forValue(String pair) {
+        int eq = pair.indexOf('=');
+        if (eq <= 0 || !pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
+            return null;
+        }
+        String value = pair.substring(eq + 1).trim();
+        if (value.length() < 2 || value.charAt(0) != '"' || value.charAt(value.length() - 1) != '"') {
+            return value;
+        }
+        StringBuilder unquoted = new StringBuilder(value.length());
+        for (int i = 1; i < value.length() - 1; i++) {
+            char c = value.charAt(i);
+            if (c == '\\' && i + 1 < value.length() - 1) {
+                c = value.charAt(++i);
+            }
+            unquoted.append(c);
+        }
+        return unquoted.toString();
     }
 
     private static List<String> xForwardedForHops(HttpServletRequest request) {

@@ -61,6 +61,55 @@ class ClientIpResolverTests {
         assertThat(new ClientIpResolver(TRUSTED, 64, reads).resolve(request)).isEqualTo(expected);
     }
 
+    /**
+     * RFC 7239 values may be quoted strings, and a quoted string may hold ',' and ';'. A proxy that
+     * quotes client text into its own element (the Host header as host="...", say) must not let that
+     * text start an element or a for= pair of its own, or the client picks its address.
+     */
+    @ParameterizedTest(name = "Forwarded [{0}] -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "for=198.51.100.7;host=\"a.example,for=6.6.6.6;x=\" | 198.51.100.7",
+        "for=198.51.100.7;host=\"a.example;for=6.6.6.6\" | 198.51.100.7",
+        "for=198.51.100.7;host=\"a\\\",for=6.6.6.6;x=\\\"\" | 198.51.100.7",
+        "for=\"198.51.100.7\";by=\"_p,q\" | 198.51.100.7",
+        "for=\"[2001:db8:1:2::9]:443\";host=\"x,y\" | 2001:db8:1:2:0:0:0:0/64",
+        "for=198.51.100.3, for=198.51.100.7;host=\",\" | 198.51.100.7",
+        // An empty list element is no element (RFC 9110, 5.6.1), so it does not end the walk.
+        "for=198.51.100.7, | 198.51.100.7",
+    })
+    void aQuotedValueCannotStartAnElementOrAPairOfItsOwn(String forwarded, String expected) {
+        MockHttpServletRequest request = new MockHttpServletRequest();
+        request.setRemoteAddr("10.1.1.1");
+        request.addHeader("Forwarded", forwarded);
+        assertThat(new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request)).isEqualTo(expected);
+    }
+
+    /**
+     * A line whose quote is never closed tells nothing: had the client left it open, the proxy's
+     * element appended to the line would sit inside the quote, and the client's for= would be read.
+     */
+    @ParameterizedTest(name = "Forwarded [{0}] -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "for=6.6.6.6;x=\", for=198.51.100.7 | 10.1.1.1",
+        "for=6.6.6.6;x=\"\\, for=198.51.100.7 | 10.1.1.1",
+        "for=\"198.51.100.7\\ | 10.1.1.1",
+    })
+    void aLineWithAQuoteLeftOpenEndsTheWalk(String forwarded, String expected) {
+        MockHttpServletRequest request = new MockHttpServletRequest();
+        request.setRemoteAddr("10.1.1.1");
+        request.addHeader("Forwarded", forwarded);
+        assertThat(new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request)).isEqualTo(expected);
+    }
+
+    @Test
+    void aProxysOwnLineIsReadWhateverTheClientsLineHolds() {
+        MockHttpServletRequest request = new MockHttpServletRequest();
+        request.setRemoteAddr("10.1.1.1");
+        request.addHeader("Forwarded", "for=6.6.6.6;x=\"");
+        request.addHeader("Forwarded", "for=198.51.100.7");
+        assertThat(new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request)).isEqualTo("198.51.100.7");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {"x-forwarded-for | 198.51.100.1", "forwarded | 198.51.100.2"})
     void forwardedHeaderPropertyNamesTheOneHeaderRead(String header, String expected) {
