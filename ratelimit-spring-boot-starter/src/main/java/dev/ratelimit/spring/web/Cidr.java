@@ -31,20 +31,25 @@ final class Cidr {
      */
     static Cidr parse(String text) {
         int slash = text.indexOf('/');
-        InetAddress address = address(slash < 0 ? text.trim() : text.substring(0, slash).trim());
+        String literal = slash < 0 ? text.trim() : text.substring(0, slash).trim();
+        InetAddress address = address(literal);
         if (address == null) {
             throw new IllegalArgumentException("not an IP address");
         }
         int bits = address.getAddress().length * 8;
+        // An IPv4-mapped block (::ffff:10.0.0.0/104) comes back as IPv4, as mapped peers and hops do,
+        // so its prefix, counted over IPv6's 128 bits, is counted over IPv4's 32 instead.
+        int offset = address instanceof Inet4Address && literal.indexOf(':') >= 0 ? 96 : 0;
         int prefix = bits;
         if (slash >= 0) {
             try {
-                prefix = Integer.parseInt(text.substring(slash + 1).trim());
+                prefix = Integer.parseInt(text.substring(slash + 1).trim()) - offset;
             } catch (NumberFormatException e) {
                 prefix = -1;
             }
             if (prefix < 0 || prefix > bits) {
-                throw new IllegalArgumentException("prefix length must be between 0 and " + bits);
+                throw new IllegalArgumentException("prefix length must be between " + offset + " and " + (bits + offset)
+                        + (offset == 0 ? "" : " for an IPv4-mapped block, or write it in IPv4"));
             }
         }
         return new Cidr(mask(address.getAddress(), prefix), prefix);
