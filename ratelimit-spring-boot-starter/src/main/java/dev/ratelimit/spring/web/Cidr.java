@@ -14,7 +14,11 @@ import java.util.regex.Pattern;
 final class Cidr {
 
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-    private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:.]+");
+    /**
+     * Text that {@link InetAddress#getByName} parses as a literal, never looks up: it starts with a hex
+     * digit or ':' and has a colon. Starting with anything else (".:1"), it would be resolved as a name.
+     */
+    private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:][0-9a-fA-F:.]*");
 
     private final byte[] network;
     private final int prefix;

@@ -4,8 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ratelimit.spring.RateLimitProperties.ForwardedHeader;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -47,5 +53,43 @@ class CidrTests {
                 .hasMessageContaining("ratelimit.trusted-proxies[1]")
                 .hasMessageContaining("::ffff:10.0.0.0/8")
                 .hasMessageContaining("between 96 and 128");
+    }
+
+    /**
+     * Only literals are parsed, so no header value makes the server look a name up. Java's parser
+     * takes text for a literal only when it starts with a hex digit or ':', and looks anything else
+     * up, such as ".:1". Run in a JVM of its own whose name service is a hosts file naming ".:1", so
+     * that a lookup shows as an address.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({".:1", ".::1", "..:", "[.:1]"})
+    void textThatIsNoLiteralIsNeverLookedUp(String text, @TempDir Path dir) throws Exception {
+        Path hosts = dir.resolve("hosts");
+        Files.writeString(hosts, "203.0.113.9 .:1 .::1 ..:\n");
+        String classPath = location(Cidr.class) + File.pathSeparator + location(NameProbe.class);
+        Process probe = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djdk.net.hosts.file=" + hosts, "-cp", classPath, NameProbe.class.getName(), text)
+                .redirectErrorStream(true).start();
+        String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(output).isEqualTo("address null, block refused");
+    }
+
+    private static String location(Class<?> type) throws Exception {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+
+    /** Parses its argument as a peer or hop, and as a trusted block, and prints the outcome. */
+    static final class NameProbe {
+
+        public static void main(String[] args) {
+            String block;
+            try {
+                block = "block " + Cidr.parse(args[0]);
+            } catch (IllegalArgumentException e) {
+                block = "block refused";
+            }
+            System.out.println("address " + Cidr.address(args[0]) + ", " + block);
+        }
     }
 }
