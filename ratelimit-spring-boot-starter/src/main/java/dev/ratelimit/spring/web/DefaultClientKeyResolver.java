@@ -3,7 +3,12 @@ package dev.ratelimit.spring.web;
 import dev.ratelimit.spring.ClientKeyResolver;
 import dev.ratelimit.spring.TierResolver;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import java.security.Principal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -64,9 +69,65 @@ public final class DefaultClientKeyResolver implements ClientKeyResolver {
         };
     }
 
-    /** The request's API key if the tier resolver recognises its client, else null. */
+    /**
+     * The request's API key if the tier resolver recognises the client by it, else null. A resolver
+     * may know a client by something else, its principal say, and would then name a tier whatever key
+     * came along: each made-up key would get a bucket of its own. So a resolver other than
+     * {@link ApiKeyTierResolver} (which reads nothing but the key) is asked again with the key hidden,
+     * and the key counts only if the answer changes.
+     */
     static String knownApiKey(HttpServletRequest request, String header, TierResolver tiers) {
         String key = request.getHeader(header);
-        return key != null && !key.isBlank() && tiers.resolve(request) != null ? key : null;
+        if (key == null || key.isBlank()) {
+            return null;
+        }
+        String tier = tiers.resolve(request);
+        if (tier == null) {
+            return null;
+        }
+        return tiers instanceof ApiKeyTierResolver || !tier.equals(tiers.resolve(new WithoutHeader(request, header)))
+                ? key : null;
+    }
+
+    /** The request as it would be without one header. */
+    private static final class WithoutHeader extends HttpServletRequestWrapper {
+
+        private final String header;
+
+        WithoutHeader(HttpServletRequest request, String header) {
+            super(request);
+            this.header = header;
+        }
+
+        @Override
+        public String getHeader(String name) {
+            return header.equalsIgnoreCase(name) ? null : super.getHeader(name);
+        }
+
+        @Override
+        public Enumeration<String> getHeaders(String name) {
+            return header.equalsIgnoreCase(name) ? Collections.emptyEnumeration() : super.getHeaders(name);
+        }
+
+        @Override
+        public Enumeration<String> getHeaderNames() {
+            List<String> names = new ArrayList<>();
+            for (String name : Collections.list(super.getHeaderNames())) {
+                if (!header.equalsIgnoreCase(name)) {
+                    names.add(name);
+                }
+            }
+            return Collections.enumeration(names);
+        }
+
+        @Override
+        public long getDateHeader(String name) {
+            return header.equalsIgnoreCase(name) ? -1 : super.getDateHeader(name);
+        }
+
+        @Override
+        public int getIntHeader(String name) {
+            return header.equalsIgnoreCase(name) ? -1 : super.getIntHeader(name);
+        }
     }
 }
