@@ -32,6 +32,7 @@ import org.springframework.context.expression.MethodBasedEvaluationContext;
 import org.springframework.core.DefaultParameterNameDiscoverer;
 import org.springframework.core.ParameterNameDiscoverer;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.core.annotation.MergedAnnotations;
 import org.springframework.expression.Expression;
 import org.springframework.expression.ParseException;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
@@ -56,6 +57,11 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
     static final String GLOBAL_KEY = "global";
 
     private static final ParameterNameDiscoverer PARAMETER_NAMES = new DefaultParameterNameDiscoverer();
+
+    /** The annotations of methods Spring MVC calls itself, which a class-level annotation leaves out. */
+    private static final List<String> CALLBACKS = List.of("org.springframework.web.bind.annotation.InitBinder",
+            "org.springframework.web.bind.annotation.ModelAttribute",
+            "org.springframework.web.bind.annotation.ExceptionHandler");
 
     private final RateLimitEnforcer enforcer;
     private final Algorithm algorithm;
@@ -113,9 +119,37 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         }
     }
 
-    /** The pointcut: public instance methods, not Object's, with {@link RateLimited} on them or on their class. */
+    /**
+     * The pointcut: public instance methods, not Object's, with {@link RateLimited} on them, or on
+     * their class unless Spring MVC calls them itself ({@link #callback}).
+     */
     private static boolean intercepted(Method method, Class<?> targetClass) {
-        return publicInstance(method) && annotation(AopUtils.getMostSpecificMethod(method, targetClass), targetClass) != null;
+        if (!publicInstance(method)) {
+            return false;
+        }
+        Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
+        return AnnotatedElementUtils.findMergedAnnotation(specific, RateLimited.class) != null
+                || (!callback(specific) && AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class) != null);
+    }
+
+    /**
+     * Whether Spring MVC calls {@code method} on its own account: an {@code @InitBinder},
+     * {@code @ModelAttribute} or {@code @ExceptionHandler} method of a controller, which runs as often
+     * as MVC needs it (a binder per argument), not once per client call. A class-level annotation
+     * leaves these out, or one request would take several permits, and a callback's own rule could
+     * refuse requests its handlers admit. Matched by name, as Spring MVC is optional.
+     */
+    private static boolean callback(Method method) {
+        MergedAnnotations annotations = MergedAnnotations.from(method, MergedAnnotations.SearchStrategy.TYPE_HIERARCHY);
+        if (annotations.isPresent("org.springframework.web.bind.annotation.RequestMapping")) {
+            return false; // a handler whose return value is a model attribute
+        }
+        for (String callback : CALLBACKS) {
+            if (annotations.isPresent(callback)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** What a class-level annotation can take in: a public instance method that is not Object's. */
@@ -136,7 +170,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             return true;
         }
         Class<?> declaring = method.getDeclaringClass();
-        return publicInstance(method) && !Proxy.isProxyClass(declaring)
+        return publicInstance(method) && !Proxy.isProxyClass(declaring) && !callback(method)
                 && AnnotatedElementUtils.findMergedAnnotation(declaring, RateLimited.class) != null;
     }
 
