@@ -36,9 +36,35 @@ public final class ClientKeys {
 
     /** The first 8 hex digits of the SHA-256 of {@code value}'s UTF-8 bytes. */
     static String fingerprint(String value) {
+        return HexFormat.of().formatHex(sha256(value), 0, 4);
+    }
+
+    /**
+     * The key as a limiter is handed it: {@code key} itself when it is at most
+     * {@value #MAX_KEY_LENGTH} characters, else its source prefix and the SHA-256 of the whole key,
+     * {@code header:sha256=<64 hex digits>}. A client may write its own key (a {@code header:} rule,
+     * a SpEL key over a parameter or a method argument), and {@code memory.max-keys} bounds how many
+     * keys a limiter keeps, not how long each is. A short key that has that form is digested too, so
+     * that no key kept as it is can name the bucket of a long one.
+     */
+    static String bounded(String key) {
+        int colon = key.indexOf(':');
+        int start = colon < 0 ? 0 : colon + 1;
+        if (key.length() <= MAX_KEY_LENGTH && !key.startsWith(DIGESTED, start)) {
+            return key;
+        }
+        return key.substring(0, start) + DIGESTED + HexFormat.of().formatHex(sha256(key));
+    }
+
+    /** Longest key a limiter is handed as it is. */
+    static final int MAX_KEY_LENGTH = 256;
+
+    /** What marks a key handed to a limiter as a digest, after its source prefix. */
+    private static final String DIGESTED = "sha256=";
+
+    private static byte[] sha256(String value) {
         try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(hash, 0, 4);
+            return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform has SHA-256", e);
         }

@@ -158,7 +158,7 @@ public final class RateLimitEnforcer {
         long start = listeners.isEmpty() ? 0 : System.nanoTime();
         Decision decision;
         try {
-            decision = limiter.tryAcquire(check.key(), check.cost());
+            decision = limiter.tryAcquire(ClientKeys.bounded(check.key()), check.cost());
         } catch (RuntimeException e) {
             long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
             listeners.forEach(listener -> listener.onError(check, e, elapsed));
@@ -203,7 +203,7 @@ public final class RateLimitEnforcer {
 
     /** Whether taking the check's cost now would be denied: a leaky bucket admits only an empty queue. */
     private static boolean wouldDeny(RateLimiter limiter, Check check) {
-        Decision peek = limiter.peek(check.key());
+        Decision peek = limiter.peek(ClientKeys.bounded(check.key()));
         return limiter.policy().algorithm() == Algorithm.LEAKY_BUCKET ? !peek.allowed() : peek.remaining() < check.cost();
     }
 
@@ -294,7 +294,8 @@ public final class RateLimitEnforcer {
      */
     public Map<String, Decision> peek(String rule, String key) {
         Map<String, Decision> figures = new LinkedHashMap<>();
-        forEachLimiter(rule, (policy, limiter) -> figures.put(policy, limiter.peek(key)));
+        String bounded = ClientKeys.bounded(key);
+        forEachLimiter(rule, (policy, limiter) -> figures.put(policy, limiter.peek(bounded)));
         return figures;
     }
 
@@ -306,7 +307,8 @@ public final class RateLimitEnforcer {
      */
     public void reset(String rule, String key) {
         Policy.checkKey(key);
-        forEachLimiter(rule, (policy, limiter) -> limiter.reset(key));
+        String bounded = ClientKeys.bounded(key);
+        forEachLimiter(rule, (policy, limiter) -> limiter.reset(bounded));
     }
 
     private void forEachLimiter(String rule, BiConsumer<String, RateLimiter> action) {
