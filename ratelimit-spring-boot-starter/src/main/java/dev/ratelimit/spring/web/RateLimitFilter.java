@@ -1,6 +1,7 @@
 package dev.ratelimit.spring.web;
 
 import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.ClientKeys;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimitProperties;
 import dev.ratelimit.spring.RateLimitResult;
@@ -46,6 +47,11 @@ import org.springframework.web.util.pattern.PatternParseException;
 public final class RateLimitFilter implements Filter {
 
     private static final Log LOG = LogFactory.getLog(RateLimitFilter.class);
+    /**
+     * Where a shadowed refusal of an unknown API key is logged: the logger of the enforcer's
+     * shadowed denials, so that the one level an operator turns on to watch shadow mode shows both.
+     */
+    private static final Log SHADOW_LOG = LogFactory.getLog(RateLimitEnforcer.class);
 
     /** The methods a rule may name: RFC 9110's but CONNECT (which never reaches a servlet), plus PATCH (RFC 5789). */
     private static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
@@ -88,6 +94,12 @@ public final class RateLimitFilter implements Filter {
         this.apiKeyHeader = properties.getApiKeyHeader();
         this.rejectUnknownApiKeys = properties.getUnknownApiKey() == RateLimitProperties.UnknownApiKey.REJECT;
         this.excluded = patterns("ratelimit.exclude-paths", properties.getExcludePaths());
+        Set<String> shadowed = new HashSet<>();
+        for (RateLimitEnforcer.RuleView view : enforcer.rules()) {
+            if (view.shadow()) {
+                shadowed.add(view.name());
+            }
+        }
         List<WebRule> compiled = new ArrayList<>();
         for (int i = 0; i < properties.getRules().size(); i++) {
             RateLimitProperties.Rule rule = properties.getRules().get(i);
@@ -103,7 +115,7 @@ public final class RateLimitFilter implements Filter {
             Set<String> methods = methods(path + ".methods", rule.getMethods());
             compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths()), methods,
                     KeyStrategy.compile(path + ".key", rule.getKey(), ips, tiers, keys, apiKeyHeader, beanFactory),
-                    rule.getCost()));
+                    rule.getCost(), shadowed.contains(rule.getName())));
         }
         this.rules = List.copyOf(compiled);
     }
@@ -132,8 +144,13 @@ public final class RateLimitFilter implements Filter {
         if (rejectUnknownApiKeys && clientTier == null) {
             String apiKey = request.getHeader(apiKeyHeader);
             if (apiKey != null && !apiKey.isBlank()) {
-                responses.writeUnknownApiKey(request, response, apiKeyHeader);
-                return;
+                if (!allShadowed(matching)) {
+                    responses.writeUnknownApiKey(request, response, apiKeyHeader);
+                    return;
+                }
+                // Shadow mode never refuses: report the 401 it would send, then limit the request as
+                // if it carried no key, which is what unknown-api-key: ip would do.
+                logShadowedRejection(matching, apiKey);
             }
         }
         RateLimitResult result = enforcer.enforce(checks(matching, request, clientTier)).after(earlier);
@@ -144,6 +161,27 @@ public final class RateLimitFilter implements Filter {
             chain.doFilter(request, response);
         } else {
             responses.writeTooManyRequests(request, response, result);
+        }
+    }
+
+    /** Whether every matching rule is in shadow mode, so that none of them may refuse the request. */
+    private static boolean allShadowed(List<WebRule> matching) {
+        for (WebRule rule : matching) {
+            if (!rule.shadow()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void logShadowedRejection(List<WebRule> matching, String apiKey) {
+        if (SHADOW_LOG.isDebugEnabled()) {
+            StringBuilder names = new StringBuilder();
+            for (WebRule rule : matching) {
+                names.append(names.isEmpty() ? "" : ",").append(rule.name());
+            }
+            SHADOW_LOG.debug("Shadow mode, would reject unknown API key in header " + apiKeyHeader + " rule=" + names
+                    + " key=" + ClientKeys.redact("key:" + apiKey));
         }
     }
 
@@ -236,9 +274,10 @@ public final class RateLimitFilter implements Filter {
     /**
      * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
      * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
+     * {@code shadow}: the rule only reports, so it does not refuse an unknown API key either.
      */
     private record WebRule(String name, List<RequestPaths.Pattern> paths, Set<String> methods, KeyStrategy key,
-            long cost) {
+            long cost, boolean shadow) {
 
         RateLimitEnforcer.Check check(RateLimitEnforcer enforcer, HttpServletRequest request, String clientTier) {
             return new RateLimitEnforcer.Check(name, enforcer.tierFor(name, clientTier), key.key(request), cost);

@@ -14,12 +14,18 @@ import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.core.ManualTicker;
+import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimiterFactory;
 import java.time.Duration;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.MockMvc;
@@ -33,6 +39,7 @@ import org.springframework.web.bind.annotation.RestController;
  * Each {@code ratelimit.headers} format, the unknown-API-key policies, and the bound on tracked keys.
  * One tier of 2 per 10 s (a token every 5 s) for every path.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class ResponseFormatTests {
 
     private final WebApplicationContextRunner runner = WebRunners.runner(Endpoint.class,
@@ -122,6 +129,33 @@ class ResponseFormatTests {
             call(mvc, get("/x").header("X-API-Key", "known")).andExpect(status().isOk());
             call(mvc, get("/x")).andExpect(status().isOk());
         });
+    }
+
+    @Test
+    void inShadowModeAnUnknownApiKeyIsLetThroughAndReportedNotRejected(CapturedOutput output) {
+        LoggingSystem logging = LoggingSystem.get(getClass().getClassLoader());
+        logging.setLogLevel(RateLimitEnforcer.class.getName(), LogLevel.DEBUG);
+        try {
+            runner.withPropertyValues("ratelimit.unknown-api-key=reject", "ratelimit.shadow=true").run(context -> {
+                MockMvc mvc = mvc(context);
+                // Limited as if no key was sent, as ratelimit.unknown-api-key=ip would: the address's bucket.
+                call(mvc, get("/x").header("X-API-Key", "guess")).andExpect(status().isOk())
+                        .andExpect(header().string("X-RateLimit-Remaining", "1"));
+                call(mvc, get("/x")).andExpect(status().isOk()).andExpect(header().string("X-RateLimit-Remaining", "0"));
+            });
+        } finally {
+            logging.setLogLevel(RateLimitEnforcer.class.getName(), null);
+        }
+        assertThat(output.getOut().lines().filter(line -> line.contains(
+                "Shadow mode, would reject unknown API key in header X-API-Key rule=all key=key:[sha256:")))
+                .hasSize(1);
+    }
+
+    @Test
+    void aRuleThatOptsOutOfShadowModeStillRejectsAnUnknownApiKey() {
+        runner.withPropertyValues("ratelimit.unknown-api-key=reject", "ratelimit.shadow=true",
+                "ratelimit.rules[0].shadow=false").run(context -> call(mvc(context), get("/x").header("X-API-Key", "guess"))
+                        .andExpect(status().isUnauthorized()));
     }
 
     @Test
