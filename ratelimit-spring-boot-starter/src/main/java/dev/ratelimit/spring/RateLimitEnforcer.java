@@ -84,24 +84,31 @@ public final class RateLimitEnforcer {
                     rule.isEarly()));
         }
         for (RuleDefinition rule : rules.values()) {
-            prepare(rule);
+            prepare(rule, false);
         }
     }
 
     /**
      * Creates a rule's limiters now, one per tier it may apply, so that a store that cannot enforce
      * a policy (Redis refuses limits it cannot keep exact) stops start-up instead of failing a request.
+     *
+     * @param annotated whether a {@code @RateLimited} method defined the rule: then no property holds
+     *                  it, so the refusal is an {@link IllegalArgumentException} for the caller to
+     *                  name the method by, not an error about {@code ratelimit.rules}
      */
-    private void prepare(RuleDefinition rule) {
+    private void prepare(RuleDefinition rule, boolean annotated) {
         Set<String> ruleTiers = rule.inline() != null ? Collections.singleton(null)
                 : rule.tier() != null ? Set.of(rule.tier()) : tiers.keySet();
         for (String tier : ruleTiers) {
             try {
                 limiter(rule.name(), tier);
             } catch (IllegalArgumentException e) {
-                throw new InvalidConfigurationPropertyValueException("ratelimit.rules", rule.name(),
-                        (tier == null ? "" : "with tier " + tier + ", ") + "cannot be enforced by the configured store: "
-                                + e.getMessage());
+                String reason = (tier == null ? "" : "with tier " + tier + ", ")
+                        + "cannot be enforced by the configured store: " + e.getMessage();
+                if (annotated) {
+                    throw new IllegalArgumentException(reason, e);
+                }
+                throw new InvalidConfigurationPropertyValueException("ratelimit.rules", rule.name(), reason);
             }
         }
         RuleView view = view(rule);
@@ -334,7 +341,9 @@ public final class RateLimitEnforcer {
     /**
      * Registers a rule defined by an annotation; registering the same definition twice is harmless.
      *
-     * @throws IllegalStateException if a different rule of that name exists
+     * @throws IllegalStateException    if a different rule of that name exists
+     * @throws IllegalArgumentException if the store cannot enforce the rule's policies; the message
+     *                                  says why, for the caller to prefix with the method
      */
     void define(String rule, Algorithm algorithm, String tier, Policy inline) {
         RuleDefinition definition = new RuleDefinition(rule, algorithm, tier, inline, shadow, false);
@@ -343,7 +352,12 @@ public final class RateLimitEnforcer {
             throw new IllegalStateException("rule \"" + rule + "\" is already defined as " + existing);
         }
         if (existing == null) {
-            prepare(definition);
+            try {
+                prepare(definition, true);
+            } catch (IllegalArgumentException e) {
+                rules.remove(rule, definition); // never listed, nor enforced half-prepared
+                throw e;
+            }
         }
     }
 

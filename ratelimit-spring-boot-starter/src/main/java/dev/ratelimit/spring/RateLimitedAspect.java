@@ -273,13 +273,14 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         boolean clientTier = false;
         if (annotation.limit() != 0 || !annotation.period().isEmpty() || annotation.capacity() != 0) {
             rule = ownRule(annotation, method, targetClass, where);
-            enforcer.define(rule, algorithm, null, new Policy(algorithm, List.of(inlineLimit(annotation, where))));
+            Policy inline = new Policy(algorithm, List.of(inlineLimit(annotation, where)));
+            define(where, "(limit = \"" + annotation.limit() + "/" + annotation.period() + "\")", rule, null, inline);
         } else if (!annotation.tier().isEmpty()) {
             rule = ownRule(annotation, method, targetClass, where);
             if (!enforcer.tiers().contains(annotation.tier())) {
                 throw invalid(where, "tier", annotation.tier(), "names no tier; tiers are " + enforcer.tiers());
             }
-            enforcer.define(rule, algorithm, annotation.tier(), null);
+            define(where, "(tier = \"" + annotation.tier() + "\")", rule, annotation.tier(), null);
         } else if (!annotation.rule().isEmpty()) {
             if (!annotation.name().isEmpty()) {
                 throw invalid(where, "name", annotation.name(), "cannot be combined with rule: the method shares rule \""
@@ -295,7 +296,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             if (enforcer.tiers().isEmpty()) {
                 throw invalid(where, "tier", "", "is needed, or limit and period: ratelimit.tiers is empty");
             }
-            enforcer.define(rule, algorithm, null, null);
+            define(where, "", rule, null, null);
             clientTier = true;
         }
         long cost = annotation.cost();
@@ -343,6 +344,22 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                     + name + "\"; set name on one of them to give each its own");
         }
         return name;
+    }
+
+    /**
+     * Registers the method's own rule. A store that cannot enforce it (Redis refuses limits it cannot
+     * keep exact) is reported against the method and its annotation, as no property holds the rule.
+     *
+     * @param attributes how the annotation reads in the message, such as {@code (tier = "free")}
+     */
+    private void define(String where, String attributes, String rule, String tier, Policy inline) {
+        try {
+            enforcer.define(rule, algorithm, tier, inline);
+        } catch (IllegalArgumentException e) {
+            // No cause, like every other start-up error here: the message holds the store's reason,
+            // and the root cause a start-up failure shows is then the one that names the method.
+            throw new IllegalStateException("@RateLimited" + attributes + " on " + where + " " + e.getMessage());
+        }
     }
 
     private static Limit inlineLimit(RateLimited annotation, String where) {

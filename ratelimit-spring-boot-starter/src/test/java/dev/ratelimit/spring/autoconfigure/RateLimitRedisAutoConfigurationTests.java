@@ -14,6 +14,7 @@ import dev.ratelimit.redis.RedisUnavailableException;
 import dev.ratelimit.redis.TestRedis;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimitResult;
+import dev.ratelimit.spring.RateLimited;
 import dev.ratelimit.spring.RateLimiterFactory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,6 +76,26 @@ class RateLimitRedisAutoConfigurationTests {
                 .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
                         .hasMessageContaining("ratelimit.rules").hasMessageContaining("with tier odd")
                         .hasMessageContaining("cannot be kept exact in Redis"));
+    }
+
+    @Test
+    void aRateLimitedLimitRedisCannotKeepExactStopsStartUpNamingTheMethod() {
+        redis(sharedRedis()).withBean(OddLimitService.class).run(context -> {
+            assertThat(context).hasFailed();
+            Throwable failure = context.getStartupFailure();
+            while (failure.getCause() != null) {
+                failure = failure.getCause();
+            }
+            assertThat(failure).hasMessageStartingWith("@RateLimited(limit = \"1000003/365d\") on OddLimitService.call cannot be"
+                            + " enforced by the configured store: limit ")
+                    .hasMessageContaining("cannot be kept exact in Redis").hasMessageNotContaining("ratelimit.rules");
+        });
+    }
+
+    static class OddLimitService {
+        @RateLimited(limit = 1000003, period = "365d")
+        public void call() {
+        }
     }
 
     @Test
