@@ -199,7 +199,7 @@ public final class RateLimitEnforcer {
         }
         for (int i = 1; i < checks.size(); i++) {
             Check check = checks.get(i);
-            if (!definition(check.rule()).shadow() && wouldDeny(limiter(check.rule(), check.tier()), check)) {
+            if (!definition(check.rule()).shadow() && wouldDeny(check)) {
                 List<Check> reordered = new ArrayList<>(checks);
                 reordered.add(0, reordered.remove(i));
                 return reordered;
@@ -208,9 +208,22 @@ public final class RateLimitEnforcer {
         return checks;
     }
 
-    /** Whether taking the check's cost now would be denied: a leaky bucket admits only an empty queue. */
-    private static boolean wouldDeny(RateLimiter limiter, Check check) {
-        Decision peek = limiter.peek(ClientKeys.bounded(check.key()));
+    /**
+     * Whether taking the check's cost now would be denied: a leaky bucket admits only an empty queue.
+     * A peek that throws (a store that cannot be reached) fails the request as a take would, so the
+     * listeners hear of it as they do of a failed take, or the metrics would miss the error.
+     */
+    private boolean wouldDeny(Check check) {
+        RateLimiter limiter = limiter(check.rule(), check.tier());
+        long start = listeners.isEmpty() ? 0 : System.nanoTime();
+        Decision peek;
+        try {
+            peek = limiter.peek(ClientKeys.bounded(check.key()));
+        } catch (RuntimeException e) {
+            long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
+            listeners.forEach(listener -> listener.onError(check, e, elapsed));
+            throw e;
+        }
         return limiter.policy().algorithm() == Algorithm.LEAKY_BUCKET ? !peek.allowed() : peek.remaining() < check.cost();
     }
 

@@ -11,6 +11,8 @@ import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.spring.RateLimitListener.Outcome;
+import dev.ratelimit.spring.metrics.RateLimitMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,6 +139,20 @@ class EnforcerOperationsTests {
         RateLimitEnforcer enforcer = new RateLimitEnforcer(properties(), failing, List.of(listener));
         assertThatThrownBy(() -> enforcer.enforce(checks("api"))).hasMessage("store unreachable");
         assertThat(heard).containsExactly("api/free error store unreachable");
+    }
+
+    @Test
+    void aPeekThatFailsIsCountedAsAnErrorLikeAFailedTake() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        RateLimiterFactory failing = (name, policy) -> new FailingLimiter(policy);
+        RateLimitEnforcer enforcer = new RateLimitEnforcer(properties(), failing,
+                List.of(listener, new RateLimitMetrics(registry)));
+        // Two rules: the enforcer peeks at the second before taking from the first, and the peek throws.
+        assertThatThrownBy(() -> enforcer.enforce(checks("api", "strict"))).hasMessage("store unreachable");
+        assertThat(heard).containsExactly("strict/free error store unreachable");
+        assertThat(registry.find(RateLimitMetrics.REQUESTS).tags("rule", "strict", "tier", "free", "outcome", "error")
+                .counter()).as("error counter of the rule whose peek threw").isNotNull()
+                .satisfies(counter -> assertThat(counter.count()).isEqualTo(1.0));
     }
 
     @Test
