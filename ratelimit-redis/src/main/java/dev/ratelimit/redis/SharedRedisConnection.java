@@ -62,11 +62,13 @@ public final class SharedRedisConnection implements AutoCloseable {
     }
 
     /**
-     * Opens the connection unless open, waiting at most {@code timeout}.
+     * Opens the connection unless open, waiting at most {@code timeout}: for a caller that must
+     * not wait out Lettuce's connect timeout, such as a health check while Redis is unreachable.
      *
-     * @throws RedisUnavailableException if not open by then; an attempt still running is left to finish
+     * @throws RedisUnavailableException if not open by then; an attempt still running is left to
+     *                                   finish and is picked up by the next call
      */
-    void open(Duration timeout) {
+    public void open(Duration timeout) {
         connection.commands(System.nanoTime() + timeout.toNanos());
     }
 }

@@ -115,8 +115,20 @@ final class RedisStore implements AutoCloseable {
         return limiters;
     }
 
-    /** Whether the connection is open and no limiter's latest call to Redis failed. */
+    /**
+     * Whether the connection is open and no limiter's latest call to Redis failed. A connection that
+     * never opened (Redis was down at start-up) is tried again first, for at most the command
+     * timeout: limiters open it only when a request needs them, so with no limiter yet, or no
+     * traffic, nothing else would, and the store would be reported down for good.
+     */
     boolean isAvailable() {
+        if (!connection.isOpen()) {
+            try {
+                connection.open(properties.getCommandTimeout());
+            } catch (RedisUnavailableException e) {
+                return false; // still down, or still connecting: the next check tries again
+            }
+        }
         return connection.isOpen() && limiters.stream().allMatch(RedisRateLimiter::isAvailable);
     }
 

@@ -8,7 +8,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  * The Redis store as its limiters see it: DOWN from a failed or timed-out call until a later call
  * succeeds, whatever the failure mode, with the mode and the counters in the details. Cheap: it
  * reads the limiters' counters and sends nothing to Redis (Spring Data Redis's own {@code redis}
- * indicator pings it).
+ * indicator pings it), except that while the store's connection has never opened it tries to open
+ * it, waiting at most the command timeout (see {@link RedisStore#isAvailable()}).
  */
 final class RedisStoreHealthIndicator implements HealthIndicator {
 

@@ -230,6 +230,36 @@ class RateLimitRedisAutoConfigurationTests {
     }
 
     @Test
+    void healthTurnsUpOnceARedisThatWasDownAtStartUpAnswersThoughNoLimiterExists() {
+        int port = RedisProcess.freePort();
+        // No rules: no limiter exists to connect on a request's behalf, so only the health check can.
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,
+                        RateLimitAutoConfiguration.class, RateLimitRedisAutoConfiguration.class))
+                .withPropertyValues("ratelimit.tiers.free.limits[0].limit=5", "ratelimit.tiers.free.limits[0].period=1h",
+                        "ratelimit.store=redis", "spring.data.redis.url=redis://127.0.0.1:" + port,
+                        "ratelimit.redis.key-prefix=" + TestRedis.prefix(), "ratelimit.redis.command-timeout=500ms",
+                        "ratelimit.redis.failure-mode=open")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    HealthIndicator indicator = context.getBean("rateLimitRedisHealthIndicator", HealthIndicator.class);
+                    assertThat(indicator.health().getStatus()).isEqualTo(Status.DOWN);
+                    try (RedisProcess server = new RedisProcess(port)) {
+                        // Each check waits for the connection at most the command timeout; allow a few.
+                        List<Status> seen = new ArrayList<>();
+                        for (int i = 0; i < 20 && !Status.UP.equals(lastOf(seen)); i++) {
+                            seen.add(indicator.health().getStatus());
+                        }
+                        assertThat(seen).as("health while Redis answers on port %d", server.port()).endsWith(Status.UP);
+                    }
+                });
+    }
+
+    private static Status lastOf(List<Status> statuses) {
+        return statuses.isEmpty() ? null : statuses.get(statuses.size() - 1);
+    }
+
+    @Test
     void closedModeOutsideTheWebHandsTheCallerRedisUnavailableException() {
         try (RedisProcess server = new RedisProcess()) {
             redis(server.uri(), "ratelimit.redis.failure-mode=closed").run(context -> {
