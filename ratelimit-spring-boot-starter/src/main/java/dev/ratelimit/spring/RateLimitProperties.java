@@ -351,7 +351,10 @@ public class RateLimitProperties {
         /** Path patterns the rule covers, such as /api/**; empty covers every path. */
         private List<String> paths = new ArrayList<>();
 
-        /** HTTP methods the rule covers; empty covers every method. */
+        /**
+         * HTTP methods the rule covers; empty covers every method but CORS preflights, which only a
+         * rule naming OPTIONS counts.
+         */
         private List<String> methods = new ArrayList<>();
 
         /** Client key: ip, api-key, principal, header:Name or a SpEL expression; unset uses the ClientKeyResolver bean. */

@@ -25,6 +25,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.web.cors.CorsUtils;
 import org.springframework.web.util.pattern.PatternParseException;
 
 /**
@@ -130,7 +131,7 @@ public final class RateLimitFilter implements Filter {
             return;
         }
         RequestPaths.Path path = RequestPaths.Path.of(request.getRequestURI(), request.getContextPath());
-        List<WebRule> matching = matching(request.getMethod(), path);
+        List<WebRule> matching = matching(request.getMethod(), CorsUtils.isPreFlightRequest(request), path);
         if (matching.isEmpty()) {
             chain.doFilter(request, response);
             return;
@@ -210,7 +211,7 @@ public final class RateLimitFilter implements Filter {
     }
 
     /** The rules that apply, in order; a list is built only when more than one does. */
-    private List<WebRule> matching(String method, RequestPaths.Path path) {
+    private List<WebRule> matching(String method, boolean preflight, RequestPaths.Path path) {
         for (RequestPaths.Pattern pattern : excluded) {
             if (pattern.matches(path)) {
                 return List.of();
@@ -219,7 +220,7 @@ public final class RateLimitFilter implements Filter {
         WebRule first = null;
         List<WebRule> more = null;
         for (WebRule rule : rules) {
-            if (rule.matches(method, path)) {
+            if (rule.matches(method, preflight, path)) {
                 if (first == null) {
                     first = rule;
                 } else {
@@ -274,6 +275,8 @@ public final class RateLimitFilter implements Filter {
     /**
      * A compiled rule: empty paths or methods cover all. A rule for GET also covers HEAD, which
      * Spring MVC serves with the GET handler; otherwise HEAD would be a free way around the limit.
+     * A CORS preflight is the browser asking before the real request, which the rule counts, so
+     * only a rule that names OPTIONS counts it: else every cross-origin call would pay twice.
      * {@code shadow}: the rule only reports, so it does not refuse an unknown API key either.
      */
     private record WebRule(String name, List<RequestPaths.Pattern> paths, Set<String> methods, KeyStrategy key,
@@ -283,8 +286,9 @@ public final class RateLimitFilter implements Filter {
             return new RateLimitEnforcer.Check(name, enforcer.tierFor(name, clientTier), key.key(request), cost);
         }
 
-        boolean matches(String method, RequestPaths.Path path) {
-            if (!methods.isEmpty() && !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
+        boolean matches(String method, boolean preflight, RequestPaths.Path path) {
+            if (methods.isEmpty() ? preflight
+                    : !methods.contains(method) && !("HEAD".equals(method) && methods.contains("GET"))) {
                 return false;
             }
             if (paths.isEmpty()) {

@@ -172,6 +172,25 @@ class RuleMatchingTests {
         });
     }
 
+    @Test
+    void aCorsPreflightIsCountedOnlyByARuleThatNamesOptions() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            for (int i = 0; i < 3; i++) {
+                mvc.perform(options("/x").header("Origin", "https://app.example")
+                        .header("Access-Control-Request-Method", "GET")).andExpect(header().doesNotExist("RateLimit"));
+            }
+            mvc.perform(get("/x").header("Origin", "https://app.example")).andExpect(status().isOk())
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"));
+            // A plain OPTIONS, without the preflight's headers, is a request like any other.
+            mvc.perform(options("/x")).andExpect(header().string("X-RateLimit-Remaining", "0"));
+        });
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x", "ratelimit.rules[0].methods=OPTIONS").run(context ->
+                WebRunners.mvc(context).perform(options("/x").header("Origin", "https://app.example")
+                        .header("Access-Control-Request-Method", "GET"))
+                        .andExpect(header().string("X-RateLimit-Remaining", "1")));
+    }
+
     @RestController
     static class Endpoint {
 
