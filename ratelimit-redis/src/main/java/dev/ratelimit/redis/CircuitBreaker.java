@@ -70,14 +70,6 @@ final class CircuitBreaker {
         }
     }
 
-    /**
-     * A call ended without a verdict on Redis (its caller was interrupted): lets the next call
-     * probe, in case this one was the probe, which would otherwise keep the breaker open for good.
-     */
-    void abandoned() {
-        probing.set(false);
-    }
-
     void fellBack() {
         fallbacks.increment();
     }

@@ -36,8 +36,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * slot is free. A request is in one call at most: the queue hands each element to one poll.
  *
  * <h2>Failures and giving up</h2>
- * Each caller waits for its own request until its own deadline. A request given up before it
- * was sent (a timeout, an interruption) is left out of its call; one given up after stays in it,
+ * Each caller waits for its own request until its own deadline, through interruptions (see
+ * {@link ScriptRunner#await}). A request given up before it was sent (a timeout) is left out of its call; one given up after stays in it,
  * and Redis may still take its permits, as for a single call that timed out. A call is cancelled
  * once every request in it has been given up, which frees its slot. The circuit breaker hears of
  * each call once: its success, its failure, or its timeout when every request in it timed out.
@@ -79,8 +79,8 @@ final class Coalescer {
     /**
      * Decides one request: the script's reply for the state at {@code key}.
      *
-     * @throws RedisUnavailableException if Redis failed, did not answer within the command timeout,
-     *                                   or the thread was interrupted (whose flag is then set again)
+     * @throws RedisUnavailableException if Redis failed or did not answer within the command timeout
+     *                                   (an interruption does not end the wait; see {@link ScriptRunner#await})
      */
     Reply decide(String key, LuaPolicy.Request request) {
         return (lane != null ? lane : slot(key)).decide(key, request);
@@ -158,11 +158,7 @@ final class Coalescer {
                     return;
                 }
                 RedisUnavailableException failure = failure(error, values);
-                if (failure.getCause() instanceof InterruptedException) {
-                    breaker.abandoned();
-                } else {
-                    breaker.failed(failure);
-                }
+                breaker.failed(failure);
                 for (int i = 0; i < count; i++) {
                     calls[i].reply.completeExceptionally(failure);
                 }
@@ -178,13 +174,8 @@ final class Coalescer {
                     return unavailable;
                 }
                 if (cause instanceof CancellationException && abandoned) {
-                    // Given up by every caller: a timeout once the first deadline has passed, else interruptions.
-                    long first = Long.MAX_VALUE;
-                    for (int i = 0; i < count; i++) {
-                        first = Math.min(first, calls[i].deadline);
-                    }
-                    return System.nanoTime() - first >= 0 ? runner.timedOut((Exception) cause)
-                            : new RedisUnavailableException("every caller was interrupted", new InterruptedException());
+                    // Given up by every caller, and a caller gives up only at its deadline.
+                    return runner.timedOut((Exception) cause);
                 }
                 return new RedisUnavailableException("Redis failed: " + cause, cause);
             }
@@ -202,8 +193,6 @@ final class Coalescer {
                 Batch batch = call.batch;
                 if (batch != null) {
                     batch.abandonIfGivenUp(); // its call tells the breaker
-                } else if (e.getCause() instanceof InterruptedException) {
-                    breaker.abandoned();
                 } else {
                     breaker.failed(e); // timed out in the queue, behind calls that took too long
                 }

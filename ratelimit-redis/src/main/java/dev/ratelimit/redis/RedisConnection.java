@@ -132,8 +132,9 @@ final class RedisConnection implements AutoCloseable {
             });
         }
         try {
+            // A probe's wait goes on through an interruption, as ScriptRunner.await's does: it is no verdict on Redis.
             Opened opened = deadlineNanos == Long.MAX_VALUE ? attempt.get()
-                    : attempt.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    : ScriptRunner.getUninterruptibly(attempt, deadlineNanos);
             connection = opened.connection();
             commands = opened.commands();
             attempt = null;

@@ -193,7 +193,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             runner.delete(new String[] {keys.key(key)});
             breaker.succeeded();
         } catch (RuntimeException e) {
-            failed(e);
+            breaker.failed(e);
             unavailable(e);
         } finally {
             if (denyCache != null) {
@@ -256,14 +256,6 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         } catch (RedisUnavailableException e) {
             return null;
         }
-    }
-
-    private void failed(RuntimeException e) {
-        if (e.getCause() instanceof InterruptedException) {
-            breaker.abandoned();
-            return; // the caller's interruption, not Redis's failure
-        }
-        breaker.failed(e);
     }
 
     private interface Fallback {

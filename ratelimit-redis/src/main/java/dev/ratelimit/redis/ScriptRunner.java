@@ -44,8 +44,7 @@ final class ScriptRunner {
     /**
      * Runs the script and waits for its reply.
      *
-     * @throws RedisUnavailableException if Redis failed, did not answer in time, or the thread was
-     *                                   interrupted (whose flag is then set again)
+     * @throws RedisUnavailableException if Redis failed or did not answer in time
      */
     long[] run(String[] keys, String[] args) {
         long deadline = System.nanoTime() + timeoutNanos;
@@ -205,14 +204,18 @@ final class ScriptRunner {
     }
 
     /**
-     * Waits for {@code future} until {@code deadline}, and cancels it on a timeout or an interruption.
+     * Waits for {@code future} until {@code deadline}, and cancels it on a timeout.
      *
-     * @throws RedisUnavailableException if it failed, did not complete in time, or the thread was
-     *                                   interrupted (whose flag is then set again)
+     * <p>An interruption does not end the wait: it is no verdict on Redis, and the call may well
+     * have taken its permits there, so giving up would leave the decision to the failure mode (in
+     * {@link FailureMode#OPEN}, an admission however far over the limit the key is). The wait is
+     * bounded by the command timeout anyway; the flag is set again when it ends.
+     *
+     * @throws RedisUnavailableException if it failed or did not complete in time
      */
     <T> T await(Future<T> future, long deadline) {
         try {
-            return future.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            return getUninterruptibly(future, deadline);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RedisUnavailableException unavailable) {
@@ -222,10 +225,24 @@ final class ScriptRunner {
         } catch (TimeoutException e) {
             future.cancel(false);
             throw timedOut(e);
-        } catch (InterruptedException e) {
-            future.cancel(false);
-            Thread.currentThread().interrupt();
-            throw new RedisUnavailableException("interrupted while waiting for Redis", e);
+        }
+    }
+
+    /** {@code future}'s value, waited for until {@code deadline} through interruptions, whose flag is then set again. */
+    static <T> T getUninterruptibly(Future<T> future, long deadline) throws ExecutionException, TimeoutException {
+        boolean interrupted = false;
+        try {
+            for (;;) {
+                try {
+                    return future.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true; // the flag is clear now, so the next get waits
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -22,18 +22,4 @@ class CircuitBreakerTest {
         assertThat(breaker.allow()).isTrue();
         assertThat(breaker.failures()).isEqualTo(2);
     }
-
-    @Test
-    void aProbeAbandonedWithoutAVerdictLetsTheNextCallProbe() {
-        // A probe whose caller was interrupted says nothing of Redis; without abandoned() its
-        // probing flag stayed set and the breaker never let another call through.
-        CircuitBreaker breaker = new CircuitBreaker(0, FailureMode.OPEN);
-        breaker.failed(new RedisUnavailableException("down", null));
-        assertThat(breaker.allow()).isTrue();
-        assertThat(breaker.allow()).isFalse();
-        breaker.abandoned();
-        assertThat(breaker.isOpen()).isTrue();
-        assertThat(breaker.allow()).isTrue();
-        assertThat(breaker.failures()).isEqualTo(1);
-    }
 }
