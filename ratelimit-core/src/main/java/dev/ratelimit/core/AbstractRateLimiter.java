@@ -58,6 +58,10 @@ public abstract class AbstractRateLimiter implements RateLimiter {
             if (reservation != null) {
                 if (reservation.decision().allowed()) {
                     sleeper.sleep(reservation.waitNanos());
+                } else if (Thread.interrupted()) {
+                    // A store may wait inside reserve (Redis's LOCAL fallback waits in its local
+                    // limiter) and can only answer a denial with the flag set: the interruption wins.
+                    throw new InterruptedException();
                 }
                 return reservation.decision();
             }

@@ -2,6 +2,7 @@ package dev.ratelimit.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.core.Algorithm;
 import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Limit;
 import io.lettuce.core.RedisClient;
@@ -70,6 +71,26 @@ class InterruptedCallerTest {
             limiter.reset("k");
             assertThat(Thread.interrupted()).as("the flag is kept").isTrue();
             assertThat(limiter.tryAcquire("k").allowed()).as("after the reset").isTrue();
+        }
+    }
+
+    @Test
+    void anInterruptedLeakyBucketAcquireInLocalModeThrowsInterruptedException() {
+        // Redis unreachable: LOCAL decides, and its acquire is interrupted in its sleep.
+        RedisClient unreachable = RedisClient.create("redis://127.0.0.1:" + RedisProcess.freePort());
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(unreachable).commandTimeout(Duration.ofMillis(200))
+                .keyPrefix(TestRedis.prefix()).ticker(now::get).failureMode(FailureMode.LOCAL)
+                .algorithm(Algorithm.LEAKY_BUCKET).limit(Limit.of(1, Duration.ofSeconds(1)).withCapacity(5))
+                .sleeper(nanos -> {
+                    throw new InterruptedException();
+                }).build()) {
+            assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> limiter.acquire("k", 1, Duration.ofSeconds(5)))
+                    .isInstanceOf(InterruptedException.class);
+        } finally {
+            Thread.interrupted();
+            unreachable.shutdown();
         }
     }
 }
