@@ -77,7 +77,20 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     public Decision tryAcquire(String key, long permits) {
         check(key, permits);
         long now = now();
-        return strategy.tryAcquire(stateOf(key, now), now, permits);
+        Object state = stateOf(key, now);
+        Decision decision = strategy.tryAcquire(state, now, permits);
+        return decision.allowed() && !current(key, state) ? tryAgain(key, now, permits) : decision;
+    }
+
+    /** {@link #tryAcquire} once more, after its admission went to a state its key no longer has. */
+    private Decision tryAgain(String key, long now, long permits) {
+        for (;;) {
+            Object state = stateOf(key, now);
+            Decision decision = strategy.tryAcquire(state, now, permits);
+            if (!decision.allowed() || current(key, state)) {
+                return decision;
+            }
+        }
     }
 
     @Override
@@ -92,7 +105,13 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     @Override
     protected Reservation reserve(String key, long permits, long maxWaitNanos) {
         long now = now();
-        return strategy.reserve(stateOf(key, now), now, permits, maxWaitNanos);
+        for (;;) {
+            Object state = stateOf(key, now);
+            Reservation reservation = strategy.reserve(state, now, permits, maxWaitNanos);
+            if (reservation == null || !reservation.decision().allowed() || current(key, state)) {
+                return reservation;
+            }
+        }
     }
 
     @Override
@@ -134,6 +153,19 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
             state = states.asMap().computeIfAbsent(key, k -> strategy.newState(now));
         }
         return state;
+    }
+
+    /**
+     * Whether {@code state} is still the one the cache holds for {@code key}, asked after it admitted.
+     * Between a lookup and its decision the cache may expire the state and another request put a
+     * fresh one in its place (a lookup that passed the expiry check an instant before another
+     * request's later clock failed it, or a thread held up that long); permits taken from the old
+     * state then count nowhere, and the fresh one admits them again. So such an admission is
+     * decided again on the key's current state. Once this holds, the state can only expire after
+     * its idle window has passed since this decision, when what it took has refilled anyway.
+     */
+    private boolean current(String key, Object state) {
+        return states.policy().getIfPresentQuietly(key) == state;
     }
 
     /**

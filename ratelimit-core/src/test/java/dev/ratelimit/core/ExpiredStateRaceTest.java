@@ -1,0 +1,89 @@
+package dev.ratelimit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A decision that found its key's state, and decides on it only after the cache has expired that
+ * state and the key has a new one, must not count on the old state: nobody reads it again, so
+ * its permits would be taken from nowhere. (In production the same happens when a request looks
+ * its key up at the instant the key expires and another request replaces it; here the test holds
+ * the state's monitor, which several limits decide under, to make that interleaving certain.)
+ */
+class ExpiredStateRaceTest {
+
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aDecisionOnAStateReplacedMeanwhileIsMadeOnTheKeysCurrentState(Algorithm algorithm) throws Exception {
+        ManualTicker ticker = new ManualTicker();
+        MemoryRateLimiter limiter = (MemoryRateLimiter) RateLimiter.builder().algorithm(algorithm)
+                .limits(List.of(Limit.of(2, Duration.ofSeconds(1)), Limit.of(10, Duration.ofSeconds(10))))
+                .ticker(ticker).build();
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        Object old = states(limiter).policy().getIfPresentQuietly("k");
+        assertThat(old).isNotNull();
+        ticker.advance(Duration.ofSeconds(1)); // every algorithm, the leaky bucket too, would admit one now
+
+        AtomicReference<Decision> late = new AtomicReference<>();
+        Thread stalled = new Thread(() -> late.set(limiter.tryAcquire("k")));
+        synchronized (old) {
+            stalled.start();
+            while (stalled.getState() != Thread.State.BLOCKED) {
+                Thread.onSpinWait();
+            }
+            // Long enough for every algorithm's idle window and the cache's slack: the key expires.
+            ticker.advance(Duration.ofSeconds(30));
+            assertThat(limiter.tryAcquire("k", 2).allowed()).as("a fresh key").isTrue();
+            assertThat(states(limiter).policy().getIfPresentQuietly("k")).isNotSameAs(old);
+        }
+        stalled.join(10_000);
+
+        assertThat(late.get().allowed()).as("a third permit of 2 per second, with no time gone by").isFalse();
+        assertThat(limiter.tryAcquire("k").allowed()).isFalse();
+    }
+
+    @org.junit.jupiter.api.Test
+    void aLeakyBucketSlotReservedOnAStateReplacedMeanwhileIsReservedOnTheKeysCurrentState() throws Exception {
+        ManualTicker ticker = new ManualTicker();
+        MemoryRateLimiter limiter = (MemoryRateLimiter) RateLimiter.builder().algorithm(Algorithm.LEAKY_BUCKET)
+                .limits(List.of(Limit.of(1, Duration.ofSeconds(1)).withCapacity(1), Limit.of(10, Duration.ofSeconds(10))))
+                .ticker(ticker).sleeper(nanos -> { }).build();
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        Object old = states(limiter).policy().getIfPresentQuietly("k");
+        ticker.advance(Duration.ofSeconds(1));
+
+        AtomicReference<Decision> late = new AtomicReference<>();
+        Thread stalled = new Thread(() -> {
+            try {
+                late.set(limiter.acquire("k", 1, Duration.ZERO));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        synchronized (old) {
+            stalled.start();
+            while (stalled.getState() != Thread.State.BLOCKED) {
+                Thread.onSpinWait();
+            }
+            ticker.advance(Duration.ofSeconds(30));
+            assertThat(limiter.tryAcquire("k").allowed()).as("a fresh key").isTrue();
+        }
+        stalled.join(10_000);
+
+        assertThat(late.get().allowed()).as("a second slot at once, one a second").isFalse();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Cache<String, Object> states(MemoryRateLimiter limiter) throws ReflectiveOperationException {
+        Field field = MemoryRateLimiter.class.getDeclaredField("states");
+        field.setAccessible(true);
+        return (Cache<String, Object>) field.get(limiter);
+    }
+}
