@@ -169,6 +169,68 @@ class RedisMemoryDifferentialTest {
         }
     }
 
+    /**
+     * The leaky bucket's acquire: reservations behind a queue, with maxWait from zero to beyond the
+     * queue, some of several permits, one to three limits. Each limit's slot is a whole number of
+     * microseconds (period/permits), so core's slots start on whole µs as Redis's do and the two
+     * must agree exactly: the same decisions, figures and waits, and the same state after.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void leakyBucketReservationsAsInMemory(long seed) throws InterruptedException {
+        Random random = new Random(seed);
+        List<Limit> limits = new ArrayList<>();
+        int count = 1 + random.nextInt(3);
+        while (limits.size() < count) {
+            long permits = 1 + random.nextInt(5);
+            long slotMicros = 1 + random.nextInt(200_000);
+            limits.add(new Limit(permits, Duration.ofNanos(1000 * slotMicros * permits), 1 + random.nextInt(8)));
+        }
+        long smallest = limits.stream().mapToLong(Limit::capacity).min().orElseThrow();
+        long longest = limits.stream().mapToLong(l -> l.periodNanos() / l.permits() * l.capacity()).max().orElseThrow() / 1000;
+        AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L + 1000L * random.nextInt(1_000_000));
+        AtomicLong memorySlept = new AtomicLong();
+        AtomicLong redisSlept = new AtomicLong();
+        RateLimiter memory = RateLimiter.builder().algorithm(Algorithm.LEAKY_BUCKET).limits(limits).ticker(nanos::get)
+                .sleeper(memorySlept::addAndGet).build();
+        try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).algorithm(Algorithm.LEAKY_BUCKET)
+                .limits(limits).keyPrefix(TestRedis.prefix()).ticker(nanos::get).sleeper(redisSlept::addAndGet)
+                .commandTimeout(Duration.ofSeconds(2)).build()) {
+            for (int step = 0; step < 300; step++) {
+                long permits = random.nextInt(3) == 0 ? 1 + random.nextInt((int) smallest) : 1;
+                long queued = memory.peek("k").retryAfterNanos(); // the wait a reservation now would have
+                Duration maxWait = switch (random.nextInt(6)) {
+                    case 0 -> Duration.ZERO;
+                    case 1 -> Duration.ofDays(3650);
+                    case 2 -> Duration.ofNanos(queued); // exactly enough
+                    // a microsecond short: Redis rounds maxWait up to whole µs, so 1 ns short is admitted there
+                    case 3 -> Duration.ofNanos(Math.max(0, queued - 1000));
+                    default -> Duration.ofNanos(1000L * (long) (random.nextDouble() * 2 * longest));
+                };
+                String where = String.format("seed %d, step %d, t=%d µs, acquire(k, %d, %s), limits %s", seed, step,
+                        nanos.get() / 1000, permits, maxWait, limits);
+                memorySlept.set(0);
+                redisSlept.set(0);
+                Decision expected = memory.acquire("k", permits, maxWait);
+                Decision actual = redis.acquire("k", permits, maxWait);
+                assertThat(actual).as(where).isEqualTo(roundedToMicros(expected));
+                assertThat(redisSlept.get()).as(where + ": wait").isEqualTo(memorySlept.get());
+                assertThat(redis.peek("k")).as(where + ": peek after").isEqualTo(roundedToMicros(memory.peek("k")));
+                nanos.addAndGet(1000 * advance(random, longest));
+            }
+            assertThat(redis.failedCalls()).isZero();
+        }
+    }
+
+    static List<Long> seeds() {
+        String only = System.getProperty("ratelimit.seed");
+        if (only != null) {
+            return List.of(Long.parseLong(only));
+        }
+        long seed = System.nanoTime();
+        return List.of(seed, seed + 1, seed + 2, seed + 3, seed + 4, seed + 5);
+    }
+
     /** Mostly small steps (several requests per period), sometimes none, sometimes past a period. */
     private static long advance(Random random, long longestMicros) {
         return switch (random.nextInt(8)) {
