@@ -67,12 +67,22 @@ public abstract class AbstractRateLimiter implements RateLimiter {
             }
             Decision decision = tryAcquire(key, permits);
             // With nothing left to wait, a denial is final whatever its retryAfter says.
-            if (decision.allowed() || decision.retryAfterNanos() > left || left == 0) {
+            if (decision.allowed() || decision.retryAfterNanos() > waitable(left) || left == 0) {
                 return decision;
             }
             // At least a nanosecond, so that the loop always moves time on and ends by maxWait.
             sleeper.sleep(Math.max(1, decision.retryAfterNanos()));
         }
+    }
+
+    /**
+     * The longest {@code retryAfter} that a wait with {@code leftNanos} of {@code maxWait} left may
+     * still sleep for: {@code leftNanos} itself for a store that reports waits in nanoseconds. A store
+     * whose waits are coarser rounds up the same way, or {@code acquire} would refuse a permit that
+     * comes within the store's grain of {@code maxWait}, which the in-memory limiter admits.
+     */
+    protected long waitable(long leftNanos) {
+        return leftNanos;
     }
 
     private static long saturatedNanos(Duration duration) {

@@ -301,6 +301,16 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 1000 * microsUp(d.resetAfterNanos()));
     }
 
+    /**
+     * Redis reports a token's wait in whole µs, rounded up, so the wait {@link #acquire} may make is
+     * rounded up alike, as {@link #reserve} rounds the leaky bucket's {@code maxWait}: an admitted
+     * wait then ends less than a µs past {@code maxWait} at most.
+     */
+    @Override
+    protected long waitable(long leftNanos) {
+        return leftNanos > Long.MAX_VALUE - 1000 ? Long.MAX_VALUE : 1000 * microsUp(leftNanos);
+    }
+
     /** {@code nanos} in whole microseconds, rounded up. */
     private static long microsUp(long nanos) {
         return -Math.floorDiv(-nanos, 1000);

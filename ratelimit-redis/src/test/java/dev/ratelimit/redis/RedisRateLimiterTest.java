@@ -177,6 +177,28 @@ class RedisRateLimiterTest {
         }
     }
 
+    /**
+     * Three a second: core's next token is 333,333,334 ns away, so a max wait of exactly that admits
+     * in memory. Redis reports the wait in whole µs (333,334 µs), which is more than the max wait, and
+     * a store's acquire refused it at once, though the permit comes within a µs of the max wait.
+     */
+    @Test
+    void tokenBucketAcquireAdmitsWhereCoreDoes() throws InterruptedException {
+        AtomicLong now = new AtomicLong(T0);
+        Limit limit = Limit.of(3, Duration.ofSeconds(1));
+        RateLimiter memory = RateLimiter.builder().limit(limit).ticker(now::get).sleeper(nanos -> { }).build();
+        Duration maxWait = Duration.ofNanos(333_333_334);
+        assertThat(memory.tryAcquire("w", 3).allowed()).isTrue();
+        assertThat(memory.tryAcquire("w").retryAfter()).isEqualTo(maxWait);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix())
+                .ticker(now::get).sleeper(now::addAndGet).limit(limit).build()) {
+            assertThat(limiter.tryAcquire("w", 3).allowed()).isTrue();
+            long before = now.get();
+            assertThat(limiter.acquire("w", 1, maxWait).allowed()).as("core admits").isTrue();
+            assertThat(now.get() - before).as("waited for the µs the permit comes in").isEqualTo(333_334_000);
+        }
+    }
+
     @Test
     void refusesLimitsItCannotKeepExact() {
         RedisRateLimiter.Builder builder = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE);
