@@ -78,10 +78,7 @@ class ClientIpResolverTests {
         "for=198.51.100.7, | 198.51.100.7",
     })
     void aQuotedValueCannotStartAnElementOrAPairOfItsOwn(String forwarded, String expected) {
-        MockHttpServletRequest request = new MockHttpServletRequest();
-        request.setRemoteAddr("10.1.1.1");
-        request.addHeader("Forwarded", forwarded);
-        assertThat(new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request)).isEqualTo(expected);
+        assertThat(behindTrustedProxy(forwarded)).isEqualTo(expected);
     }
 
     /**
@@ -95,10 +92,15 @@ class ClientIpResolverTests {
         "for=\"198.51.100.7\\ | 10.1.1.1",
     })
     void aLineWithAQuoteLeftOpenEndsTheWalk(String forwarded, String expected) {
+        assertThat(behindTrustedProxy(forwarded)).isEqualTo(expected);
+    }
+
+    /** The client IP of a request from the trusted proxy 10.1.1.1 that carries {@code forwarded}. */
+    private static String behindTrustedProxy(String forwarded) {
         MockHttpServletRequest request = new MockHttpServletRequest();
         request.setRemoteAddr("10.1.1.1");
         request.addHeader("Forwarded", forwarded);
-        assertThat(new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request)).isEqualTo(expected);
+        return new ClientIpResolver(TRUSTED, 64, ForwardedHeader.FORWARDED).resolve(request);
     }
 
     @Test
