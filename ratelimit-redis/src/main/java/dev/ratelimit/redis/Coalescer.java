@@ -37,8 +37,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <h2>Failures and giving up</h2>
  * Each caller waits for its own request until its own deadline, through interruptions (see
- * {@link ScriptRunner#await}). A request given up before it was sent (a timeout) is left out of its call; one given up after stays in it,
- * and Redis may still take its permits, as for a single call that timed out. A call is cancelled
+ * {@link ScriptRunner#await}). A request given up before it was sent (a timeout) is left out of
+ * its call; one given up after stays in it, and Redis may still take its permits, as for a single
+ * call that timed out. A call is cancelled
  * once every request in it has been given up, which frees its slot. The circuit breaker hears of
  * each call once: its success, its failure, or its timeout when every request in it timed out.
  */
