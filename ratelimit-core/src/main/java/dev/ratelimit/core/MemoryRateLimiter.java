@@ -77,9 +77,14 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     public Decision tryAcquire(String key, long permits) {
         check(key, permits);
         long now = now();
+        long published = clock.read();
         Object state = stateOf(key, now);
         Decision decision = strategy.tryAcquire(state, now, permits);
-        return decision.allowed() && !current(key, state) ? tryAgain(key, now, permits) : decision;
+        // Caffeine expires by its clock, so while that has not moved no lookup can have found the
+        // state expired since ours found it live: one read of a line written once a millisecond
+        // spares almost every admission the second lookup, which cost about 15 % of a decision.
+        return decision.allowed() && clock.read() != published && !current(key, state)
+                ? tryAgain(key, now, permits) : decision;
     }
 
     /** {@link #tryAcquire} once more, after its admission went to a state its key no longer has. */
@@ -163,6 +168,9 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
      * state then count nowhere, and the fresh one admits them again. So such an admission is
      * decided again on the key's current state. Once this holds, the state can only expire after
      * its idle window has passed since this decision, when what it took has refilled anyway.
+     * {@link #tryAcquire} asks only when Caffeine's clock moved during the decision: expiry needs a
+     * lookup at a later time than the one that found the state live (a size eviction or a
+     * {@link #reset} may still race, and may lose the decision's permits, as it loses the state's).
      */
     private boolean current(String key, Object state) {
         return states.policy().getIfPresentQuietly(key) == state;
