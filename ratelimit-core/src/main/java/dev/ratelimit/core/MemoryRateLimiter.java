@@ -77,22 +77,16 @@ final class MemoryRateLimiter extends AbstractRateLimiter {
     public Decision tryAcquire(String key, long permits) {
         check(key, permits);
         long now = now();
-        long published = clock.read();
-        Object state = stateOf(key, now);
-        Decision decision = strategy.tryAcquire(state, now, permits);
-        // Caffeine expires by its clock, so while that has not moved no lookup can have found the
-        // state expired since ours found it live: one read of a line written once a millisecond
-        // spares almost every admission the second lookup, which cost about 15 % of a decision.
-        return decision.allowed() && clock.read() != published && !current(key, state)
-                ? tryAgain(key, now, permits) : decision;
-    }
-
-    /** {@link #tryAcquire} once more, after its admission went to a state its key no longer has. */
-    private Decision tryAgain(String key, long now, long permits) {
+        // One loop, one Decision: a second call site returning another Decision would meet this
+        // one at the return, and C2 would then allocate it instead of scalar-replacing it.
         for (;;) {
+            long published = clock.read();
             Object state = stateOf(key, now);
             Decision decision = strategy.tryAcquire(state, now, permits);
-            if (!decision.allowed() || current(key, state)) {
+            // Caffeine expires by its clock, so while that has not moved no lookup can have found the
+            // state expired since ours found it live: one read of a line written once a millisecond
+            // spares almost every admission the second lookup, which cost about 15 % of a decision.
+            if (!decision.allowed() || clock.read() == published || current(key, state)) {
                 return decision;
             }
         }
