@@ -52,6 +52,9 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
                 break;
             }
         }
+        if (consume && window.retired()) {
+            return RETIRED;
+        }
         long untilEnd = Math.max(epoch.end - now, 0);
         return new Decision(ok, firstCapacity - count, firstCapacity, ok ? 0 : untilEnd, count > 0 ? untilEnd : 0);
     }
@@ -70,6 +73,9 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
                     windows[i].take(now, period[i], permits);
+                }
+                if (windows[0].retired()) {
+                    return RETIRED;
                 }
             }
             long remaining = Long.MAX_VALUE;

@@ -138,6 +138,15 @@ abstract class Gcra implements Strategy {
     }
 
     @Override
+    public final void retire(Object state) {
+        if (state instanceof Cell cell) {
+            cell.retire();
+        } else {
+            ((Lanes) state).retired = true;
+        }
+    }
+
+    @Override
     public final Decision peek(Object state, long now) {
         if (state instanceof Cell cell) {
             long d = cell.tat - now * cellRate;
@@ -180,6 +189,9 @@ abstract class Gcra implements Strategy {
                 break;
             }
         }
+        if (cell.retired()) {
+            return RETIRED;
+        }
         return cellDecision(ok, ok ? d + take : d, permits, false);
     }
 
@@ -197,6 +209,9 @@ abstract class Gcra implements Strategy {
                 return new Reservation(0, cellDecision(false, d, permits, false));
             }
             if (cell.compareAndSet(tat, scaledNow + start + take)) {
+                if (cell.retired()) {
+                    return new Reservation(0, RETIRED);
+                }
                 return new Reservation(wait, cellDecision(true, start + take, permits, false));
             }
         }
@@ -255,6 +270,9 @@ abstract class Gcra implements Strategy {
          */
         final long[] base = new long[size];
 
+        /** Set by {@link #retire}, from inside the cache's eviction; read after a take. */
+        volatile boolean retired;
+
         Lanes(long now) {
             Arrays.fill(base, now);
         }
@@ -299,6 +317,9 @@ abstract class Gcra implements Strategy {
             if (ok && consume) {
                 for (int i = 0; i < size; i++) {
                     take(i, now, wait, permits);
+                }
+                if (retired) {
+                    return RETIRED;
                 }
             }
             long remaining = Long.MAX_VALUE;

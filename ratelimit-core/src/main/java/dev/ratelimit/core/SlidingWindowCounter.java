@@ -68,6 +68,9 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
             }
         }
         boolean ok = wait <= 0;
+        if (consume && counter.retired()) {
+            return RETIRED;
+        }
         long available = epoch.available(current, now, firstCapacity, firstPeriod);
         long reset = epoch.resetNanos(current, now, firstPeriod);
         return new Decision(ok, available, firstCapacity, ok ? 0 : wait, Math.max(reset, 0));
@@ -105,6 +108,9 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
                 for (int i = 0; i < size; i++) {
                     counters[i].epoch = epochs[i];
                     epochs[i].current += permits;
+                }
+                if (counters[0].retired()) {
+                    return RETIRED;
                 }
             }
             long remaining = Long.MAX_VALUE;

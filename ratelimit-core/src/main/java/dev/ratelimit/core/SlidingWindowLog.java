@@ -64,6 +64,9 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         } finally {
             log.unlock(locked);
         }
+        if (consume && log.retired()) {
+            return RETIRED;
+        }
         return new Decision(ok, remaining, firstCapacity, Math.max(retry, 0), Math.max(reset, 0));
     }
 
@@ -84,6 +87,9 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             if (ok && consume) {
                 for (Log log : logs) {
                     log.append(now, permits);
+                }
+                if (logs[0].retired()) {
+                    return RETIRED;
                 }
             }
             long remaining = Long.MAX_VALUE;

@@ -75,6 +75,16 @@ abstract class WindowStrategy<W extends Marked> implements Strategy {
         return windows;
     }
 
+    /** A single window marks itself; several are marked by the first, which their decision checks. */
+    @Override
+    public final void retire(Object state) {
+        if (state instanceof Marked window) {
+            window.retire();
+        } else {
+            ((Marked[]) state)[0].retire();
+        }
+    }
+
     @Override
     public final long idleNanos() {
         return idleNanos;

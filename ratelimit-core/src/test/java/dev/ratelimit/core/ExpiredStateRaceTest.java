@@ -6,6 +6,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -47,6 +49,83 @@ class ExpiredStateRaceTest {
 
         assertThat(late.get().allowed()).as("a third permit of 2 per second, with no time gone by").isFalse();
         assertThat(limiter.tryAcquire("k").allowed()).isFalse();
+    }
+
+    /**
+     * A single limit's state is lock-free, so no monitor can hold its decision; a strategy wrapped
+     * around the real one stops the late request after its lookup instead, and the state it found
+     * expires meanwhile. Its decision must then be made on the key's new state.
+     */
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aSingleLimitDecisionOnAStateExpiredMeanwhileIsMadeOnTheKeysCurrentState(Algorithm algorithm) throws Exception {
+        ManualTicker ticker = new ManualTicker();
+        CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
+        AtomicReference<Thread> stall = new AtomicReference<>();
+        MemoryRateLimiter limiter = new MemoryRateLimiter(
+                new Policy(algorithm, List.of(Limit.of(2, Duration.ofSeconds(1)))), ticker, nanos -> { }, 1_000,
+                strategy -> new StallingStrategy(strategy, stall, stopped, resume));
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        Object old = states(limiter).policy().getIfPresentQuietly("k");
+        assertThat(old).isInstanceOf(Marked.class);
+        ticker.advance(Duration.ofSeconds(1)); // every algorithm, the leaky bucket too, would admit one now
+
+        AtomicReference<Decision> late = new AtomicReference<>();
+        Thread stalled = new Thread(() -> late.set(limiter.tryAcquire("k")));
+        stall.set(stalled);
+        stalled.start();
+        assertThat(stopped.await(10, TimeUnit.SECONDS)).as("the late request stopped after its lookup").isTrue();
+        ticker.advance(Duration.ofSeconds(30)); // past every algorithm's idle window and the cache's slack
+        assertThat(limiter.tryAcquire("k", 2).allowed()).as("a fresh key").isTrue();
+        assertThat(states(limiter).policy().getIfPresentQuietly("k")).isNotSameAs(old);
+        resume.countDown();
+        stalled.join(10_000);
+
+        assertThat(late.get().allowed()).as("a third permit of 2 per second, with no time gone by").isFalse();
+        assertThat(limiter.tryAcquire("k").allowed()).isFalse();
+    }
+
+    /** Delegates, but stops one thread's first decision until told to go on. */
+    private record StallingStrategy(Strategy real, AtomicReference<Thread> stall, CountDownLatch stopped,
+                                    CountDownLatch resume) implements Strategy {
+        @Override
+        public Object newState(long now) {
+            return real.newState(now);
+        }
+
+        @Override
+        public Decision tryAcquire(Object state, long now, long permits) {
+            if (Thread.currentThread() == stall.get() && stopped.getCount() > 0) {
+                stopped.countDown();
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            return real.tryAcquire(state, now, permits);
+        }
+
+        @Override
+        public Decision peek(Object state, long now) {
+            return real.peek(state, now);
+        }
+
+        @Override
+        public void retire(Object state) {
+            real.retire(state);
+        }
+
+        @Override
+        public long idleNanos() {
+            return real.idleNanos();
+        }
+
+        @Override
+        public long maxBackNanos() {
+            return real.maxBackNanos();
+        }
     }
 
     @org.junit.jupiter.api.Test
