@@ -31,20 +31,34 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
      */
     @Override
     Decision decideOne(Log log, long now, long permits, boolean consume) {
-        int stamp = log.stamp();
-        if ((stamp & 1) == 0 && log.size > 0 && now - log.time(0) < firstPeriod) {
-            // Nothing expires, so the log is as expire() would leave it; the figures are final
-            // only if no writer ran meanwhile (validate), since a racing one may have torn them.
-            long used = log.used;
-            long excess = used + permits - firstCapacity;
-            if (excess > 0 || !consume) {
-                long retry = excess > 0 ? log.timeToFreeOrMinus(excess, now, firstPeriod) : 0;
-                long reset = log.resetNanos(now, firstPeriod);
-                if (log.validate(stamp) && retry >= 0) {
-                    return new Decision(excess <= 0, firstCapacity - used, firstCapacity, retry, Math.max(reset, 0));
+        // Only a denial or a peek can be answered without the lock, so a request the count (read
+        // unguarded, as a hint) would admit goes straight to it: that keeps the optimistic reads
+        // out of the admitted path's compiled code, whose size decides whether it inlines into
+        // the caller and its Decision is never allocated.
+        if (!consume || log.used + permits > firstCapacity) {
+            int stamp = log.stamp();
+            if ((stamp & 1) == 0 && log.size > 0 && now - log.time(0) < firstPeriod) {
+                // Nothing expires, so the log is as expire() would leave it; the figures are final
+                // only if no writer ran meanwhile (validate), since a racing one may have torn them.
+                long used = log.used;
+                long excess = used + permits - firstCapacity;
+                if (excess > 0 || !consume) {
+                    long retry = excess > 0 ? log.timeToFreeOrMinus(excess, now, firstPeriod) : 0;
+                    long reset = log.resetNanos(now, firstPeriod);
+                    if (log.validate(stamp) && retry >= 0) {
+                        return new Decision(excess <= 0, firstCapacity - used, firstCapacity, retry, Math.max(reset, 0));
+                    }
                 }
             }
         }
+        return decideLocked(log, now, permits, consume);
+    }
+
+    /**
+     * {@link #decideOne} under the log's lock. A method of its own, as C2 inlines no method of more
+     * than 325 bytecodes however hot, and decideOne would otherwise be one.
+     */
+    private Decision decideLocked(Log log, long now, long permits, boolean consume) {
         boolean ok;
         long retry = 0;
         long remaining;
@@ -146,9 +160,21 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         /**
          * Takes the log for writing and returns the odd sequence to hand to {@link #unlock}. Spins
          * a while, as the holder is out within a few dozen instructions, then yields the CPU in
-         * case the holder's thread was descheduled (more threads than cores).
+         * case the holder's thread was descheduled (more threads than cores). The uncontended CAS
+         * first, the waiting out of line: C2 then leaves the loop out of the hot path's compiled
+         * code until contention has run it a few hundred times (PrintInlining: "executed <
+         * MinInliningThreshold times"); compiled in, it pushed the sliding log's hot path at two
+         * threads past the size up to which C2 inlines it into its caller.
          */
         int lock() {
+            int current = (int) SEQUENCE.getOpaque(this);
+            if ((current & 1) == 0 && SEQUENCE.compareAndSet(this, current, current + 1)) {
+                return current + 1;
+            }
+            return lockContended();
+        }
+
+        private int lockContended() {
             for (int tries = 0; ; tries++) {
                 int current = (int) SEQUENCE.getOpaque(this);
                 if ((current & 1) == 0 && SEQUENCE.compareAndSet(this, current, current + 1)) {
