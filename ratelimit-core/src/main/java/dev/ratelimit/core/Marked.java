@@ -62,8 +62,8 @@ abstract class Marked {
     }
 
     /**
-     * Whether the cache has evicted this state; asked after a decision took permits from it, after
-     * the write that took them (see {@link Strategy#RETIRED}).
+     * Whether the cache has evicted this state; asked by a consuming decision after its write (see
+     * {@link Strategy#RETIRED}).
      */
     final boolean retired() {
         return (int) RECORDED.getVolatile(this) == RETIRED;
