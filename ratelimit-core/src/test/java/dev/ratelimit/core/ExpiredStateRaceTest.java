@@ -3,6 +3,7 @@ package dev.ratelimit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import dev.ratelimit.core.AbstractRateLimiter.Reservation;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.List;
@@ -60,43 +61,74 @@ class ExpiredStateRaceTest {
     @EnumSource(Algorithm.class)
     void aSingleLimitDecisionOnAStateExpiredMeanwhileIsMadeOnTheKeysCurrentState(Algorithm algorithm) throws Exception {
         ManualTicker ticker = new ManualTicker();
-        CountDownLatch stopped = new CountDownLatch(1);
-        CountDownLatch resume = new CountDownLatch(1);
-        AtomicReference<Thread> stall = new AtomicReference<>();
-        MemoryRateLimiter limiter = new MemoryRateLimiter(
-                new Policy(algorithm, List.of(Limit.of(2, Duration.ofSeconds(1)))), ticker, nanos -> { }, 1_000,
-                strategy -> new StallingStrategy(strategy, stall, stopped, resume));
+        Stall stall = new Stall();
+        MemoryRateLimiter limiter = stall.limiter(new Policy(algorithm, List.of(Limit.of(2, Duration.ofSeconds(1)))), ticker);
         assertThat(limiter.tryAcquire("k").allowed()).isTrue();
         Object old = states(limiter).policy().getIfPresentQuietly("k");
         assertThat(old).isInstanceOf(Marked.class);
         ticker.advance(Duration.ofSeconds(1)); // every algorithm, the leaky bucket too, would admit one now
 
         AtomicReference<Decision> late = new AtomicReference<>();
-        Thread stalled = new Thread(() -> late.set(limiter.tryAcquire("k")));
-        stall.set(stalled);
-        stalled.start();
-        assertThat(stopped.await(10, TimeUnit.SECONDS)).as("the late request stopped after its lookup").isTrue();
+        stall.start(() -> late.set(limiter.tryAcquire("k")));
         ticker.advance(Duration.ofSeconds(30)); // past every algorithm's idle window and the cache's slack
         assertThat(limiter.tryAcquire("k", 2).allowed()).as("a fresh key").isTrue();
         assertThat(states(limiter).policy().getIfPresentQuietly("k")).isNotSameAs(old);
-        resume.countDown();
-        stalled.join(10_000);
+        stall.resumeAndJoin();
 
         assertThat(late.get().allowed()).as("a third permit of 2 per second, with no time gone by").isFalse();
         assertThat(limiter.tryAcquire("k").allowed()).isFalse();
     }
 
-    /** Delegates, but stops one thread's first decision until told to go on. */
-    private record StallingStrategy(Strategy real, AtomicReference<Thread> stall, CountDownLatch stopped,
-                                    CountDownLatch resume) implements Strategy {
-        @Override
-        public Object newState(long now) {
-            return real.newState(now);
+    @org.junit.jupiter.api.Test
+    void aSingleLimitLeakyBucketSlotReservedOnAStateExpiredMeanwhileIsReservedOnTheKeysCurrentState() throws Exception {
+        ManualTicker ticker = new ManualTicker();
+        Stall stall = new Stall();
+        MemoryRateLimiter limiter = stall.limiter(
+                new Policy(Algorithm.LEAKY_BUCKET, List.of(Limit.of(1, Duration.ofSeconds(1)).withCapacity(1))), ticker);
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        Object old = states(limiter).policy().getIfPresentQuietly("k");
+        ticker.advance(Duration.ofSeconds(1));
+
+        AtomicReference<Decision> late = new AtomicReference<>();
+        stall.start(() -> {
+            try {
+                late.set(limiter.acquire("k", 1, Duration.ZERO));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        ticker.advance(Duration.ofSeconds(30));
+        assertThat(limiter.tryAcquire("k").allowed()).as("a fresh key").isTrue();
+        assertThat(states(limiter).policy().getIfPresentQuietly("k")).isNotSameAs(old);
+        stall.resumeAndJoin();
+
+        assertThat(late.get().allowed()).as("a second slot at once, one a second").isFalse();
+    }
+
+    /** Stops one thread's first decision (or reservation) after its lookup, until resumed. */
+    private static final class Stall {
+        private final CountDownLatch stopped = new CountDownLatch(1);
+        private final CountDownLatch resume = new CountDownLatch(1);
+        private volatile Thread thread;
+
+        MemoryRateLimiter limiter(Policy policy, ManualTicker ticker) {
+            return new MemoryRateLimiter(policy, ticker, nanos -> { }, 1_000, real -> new StallingStrategy(real, this));
         }
 
-        @Override
-        public Decision tryAcquire(Object state, long now, long permits) {
-            if (Thread.currentThread() == stall.get() && stopped.getCount() > 0) {
+        /** Runs {@code request} on a new thread and returns once it has stopped after its lookup. */
+        void start(Runnable request) throws InterruptedException {
+            thread = new Thread(request);
+            thread.start();
+            assertThat(stopped.await(10, TimeUnit.SECONDS)).as("the late request stopped after its lookup").isTrue();
+        }
+
+        void resumeAndJoin() throws InterruptedException {
+            resume.countDown();
+            thread.join(10_000);
+        }
+
+        void stallOnce() {
+            if (Thread.currentThread() == thread && stopped.getCount() > 0) {
                 stopped.countDown();
                 try {
                     resume.await();
@@ -104,7 +136,26 @@ class ExpiredStateRaceTest {
                     throw new AssertionError(e);
                 }
             }
+        }
+    }
+
+    /** Delegates, stopping where {@link Stall} says. */
+    private record StallingStrategy(Strategy real, Stall stall) implements Strategy {
+        @Override
+        public Object newState(long now) {
+            return real.newState(now);
+        }
+
+        @Override
+        public Decision tryAcquire(Object state, long now, long permits) {
+            stall.stallOnce();
             return real.tryAcquire(state, now, permits);
+        }
+
+        @Override
+        public Reservation reserve(Object state, long now, long permits, long maxWaitNanos) {
+            stall.stallOnce();
+            return real.reserve(state, now, permits, maxWaitNanos);
         }
 
         @Override
