@@ -15,9 +15,9 @@ interface Strategy {
      * What a consuming decision returns instead of its {@link Decision} when it finds its state
      * {@link #retire retired}: permits taken from it would count nowhere, so the limiter decides
      * again on the key's current state. The mark is read after the write that took the permits, so
-     * an eviction that came first is seen. A single limit's decision asks whether it admitted or
-     * not (branching on the outcome first made C2 duplicate the code after it); several limits'
-     * only after a take.
+     * an eviction that came first is seen. A single limit's decision reads the mark whether it
+     * admitted or not (branching on the outcome first made C2 duplicate the code after it);
+     * several limits' decision reads it only after a take.
      *
      * <p>A constant compared by identity, returned before the decision builds its {@code Decision}:
      * the branch is never taken in steady state, so C2 compiles it to a trap and then proves the
