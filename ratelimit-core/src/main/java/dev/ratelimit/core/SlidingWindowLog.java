@@ -37,7 +37,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         // the caller and its Decision is never allocated.
         if (!consume || log.used + permits > firstCapacity) {
             int stamp = log.stamp();
-            if ((stamp & 1) == 0 && log.size > 0 && now - log.time(0) < firstPeriod) {
+            if ((stamp & 1) == 0 && !log.isEmpty() && now - log.oldest() < firstPeriod) {
                 // Nothing expires, so the log is as expire() would leave it; the figures are final
                 // only if no writer ran meanwhile (validate), since a racing one may have torn them.
                 long used = log.used;
@@ -57,31 +57,40 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
     /**
      * {@link #decideOne} under the log's lock. A method of its own, as C2 inlines no method of more
      * than 325 bytecodes however hot, and decideOne would otherwise be one.
+     *
+     * <p>No try/finally: its exception paths made this method's compiled code 448 bytes larger
+     * (2,464 against 2,016 on JDK 17, -XX:+LogCompilation), enough to keep the hot path from
+     * inlining into its caller at two threads, where it then allocated its Decision. Nothing
+     * between lock and unlock can throw: the ring grows before, in {@link Log#slowPath}, and a
+     * growth that fails releases the lock; a broken invariant is reported after the unlock.
      */
     private Decision decideLocked(Log log, long now, long permits, boolean consume) {
         boolean ok;
         long retry = 0;
-        long remaining;
-        long reset;
         int locked = log.lock();
-        try {
-            log.expire(now, firstPeriod);
-            long excess = log.used + permits - firstCapacity;
-            ok = excess <= 0;
-            if (!ok) {
-                retry = log.timeToFree(excess, now, firstPeriod);
-            } else if (consume) {
-                log.append(now, permits);
-            }
-            remaining = firstCapacity - log.used;
-            reset = log.resetNanos(now, firstPeriod);
-        } finally {
-            log.unlock(locked);
+        if (locked == 0 || log.full()) {
+            locked = log.slowPath(locked);
+        }
+        log.expire(now, firstPeriod);
+        long excess = log.used + permits - firstCapacity;
+        ok = excess <= 0;
+        if (!ok) {
+            retry = log.timeToFreeOrMinus(excess, now, firstPeriod);
+        } else if (consume) {
+            log.append(now, permits);
+        }
+        long remaining = firstCapacity - log.used;
+        long reset = log.resetNanos(now, firstPeriod);
+        log.unlock(locked);
+        if (retry < 0) {
+            throw Log.brokenInvariant(excess, firstCapacity - remaining);
         }
         if (consume && log.retired()) {
             return RETIRED;
         }
-        return new Decision(ok, remaining, firstCapacity, Math.max(retry, 0), Math.max(reset, 0));
+        // Neither figure can be negative: timeToFreeOrMinus clamps, and after expire() every
+        // entry, the newest too, is less than a period old.
+        return new Decision(ok, remaining, firstCapacity, retry, reset);
     }
 
     @Override
@@ -99,6 +108,12 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
                 }
             }
             if (ok && consume) {
+                // Every ring grows first, so that a failed allocation leaves them all as they were.
+                for (Log log : logs) {
+                    if (log.full()) {
+                        log.grow(0);
+                    }
+                }
                 for (Log log : logs) {
                     log.append(now, permits);
                 }
@@ -128,7 +143,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
      */
     static final class Log extends Marked {
         private static final VarHandle SEQUENCE;
-        /** Tries before yielding: with the backoff, some thousand pauses, tens of microseconds. */
+        /** Tries before giving up: with the backoff, some thousand pauses, tens of microseconds. */
         private static final int SPINS = 20;
 
         static {
@@ -139,9 +154,15 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             }
         }
 
+        /**
+         * A ring of (time, permits) pairs, of a power-of-two length; one pair is always free, so
+         * that head equal to tail means empty.
+         */
         private long[] entries = new long[8];
+        /** The index of the oldest entry's time; its permits follow. */
         private int head;
-        int size;
+        /** The index where the next entry's time goes; equal to {@link #head} when the log is empty. */
+        private int tail;
         long used;
         /** Odd while a writer holds the log; every write adds 2 in all. */
         private int sequence;
@@ -158,13 +179,14 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         }
 
         /**
-         * Takes the log for writing and returns the odd sequence to hand to {@link #unlock}. Spins
-         * a while, as the holder is out within a few dozen instructions, then yields the CPU in
-         * case the holder's thread was descheduled (more threads than cores). The uncontended CAS
-         * first, the waiting out of line: C2 then leaves the loop out of the hot path's compiled
-         * code until contention has run it a few hundred times (PrintInlining: "executed <
-         * MinInliningThreshold times"); compiled in, it pushed the sliding log's hot path at two
-         * threads past the size up to which C2 inlines it into its caller.
+         * Takes the log for writing and returns the odd sequence to hand to {@link #unlock}, or
+         * zero, having taken nothing, when a holder kept it past the spin budget: the holder is
+         * out within a few dozen instructions unless its thread lost its core (more threads than
+         * cores), and then spinning on only burns this thread's time slice, so the caller goes on
+         * in {@link #slowPath}, which yields the CPU between tries. The uncontended CAS first and
+         * the spinning out of line: C2 then leaves the loop out of the hot path's compiled code
+         * until contention has run it a few hundred times (PrintInlining: "executed &lt;
+         * MinInliningThreshold times").
          */
         int lock() {
             int current = (int) SEQUENCE.getOpaque(this);
@@ -175,75 +197,115 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         }
 
         private int lockContended() {
-            for (int tries = 0; ; tries++) {
+            for (int tries = 0; tries < SPINS; tries++) {
+                // Backing off, 1, 2, 4 ... 64 pauses between tries, let the holder's next
+                // request through too, rather than the two threads taking turns and moving the
+                // log's lines between their cores on every request: at two threads on one key
+                // 15.8 ops/us, against 10.2 with one pause per try.
+                for (int pauses = 1 << Math.min(tries, 6); pauses > 0; pauses--) {
+                    Thread.onSpinWait();
+                }
                 int current = (int) SEQUENCE.getOpaque(this);
                 if ((current & 1) == 0 && SEQUENCE.compareAndSet(this, current, current + 1)) {
                     return current + 1;
                 }
-                if (tries < SPINS) {
-                    // Backing off, 1, 2, 4 ... 64 pauses between tries, let the holder's next
-                    // request through too, rather than the two threads taking turns and moving the
-                    // log's lines between their cores on every request: at two threads on one key
-                    // 15.8 ops/us, against 10.2 with one pause per try.
-                    for (int pauses = 1 << Math.min(tries, 6); pauses > 0; pauses--) {
-                        Thread.onSpinWait();
-                    }
-                } else {
-                    Thread.yield();
+            }
+            return 0;
+        }
+
+        /**
+         * The two rare turns of taking the log, in one call: waits for the lock if {@link #lock}
+         * gave up ({@code locked} zero), yielding the CPU between tries; then doubles the ring if
+         * it is full, so that {@link #append} always finds room. Returns the lock.
+         *
+         * <p>One call rather than a call at each turn: a call that profiling has seen reached is
+         * compiled into the hot path with everything live around it saved and restored, and the
+         * hot path must stay under the 2,500 bytes up to which C2 inlines it into its caller, whose
+         * {@link Decision} is otherwise allocated. Nor may a turn return instead of a Decision:
+         * C2 (JDK 17) does not scalar-replace a Decision merged with another value.
+         */
+        int slowPath(int locked) {
+            while (locked == 0) {
+                Thread.yield();
+                int current = (int) SEQUENCE.getOpaque(this);
+                if ((current & 1) == 0 && SEQUENCE.compareAndSet(this, current, current + 1)) {
+                    locked = current + 1;
                 }
             }
+            if (full()) {
+                grow(locked);
+            }
+            return locked;
         }
 
         void unlock(int locked) {
             SEQUENCE.setRelease(this, locked + 1);
         }
 
-        // Every index is masked by the length of the very array it reads, a shape for which C2
-        // drops the range check, and with it a deoptimization stub per access on the hot path.
+        // The ring's ends are indexes into the array itself, time at an even index and permits
+        // after it, so that no access adds or doubles; and every index is masked by the length of
+        // the very array it reads, a shape for which C2 drops the range check, and with it a
+        // deoptimization stub per access. The hot path's compiled size decides whether it inlines
+        // into its caller, which never allocates its Decision only then (see decideOne).
 
-        long time(int index) {
-            long[] e = entries;
-            return e[(2 * (head + index)) & (e.length - 1)];
+        /** Whether the log holds no entry. */
+        boolean isEmpty() {
+            return head == tail;
         }
 
-        private long permits(int index) {
+        /** The time of the oldest entry; only for a log that is not empty. */
+        long oldest() {
             long[] e = entries;
-            return e[(2 * (head + index) + 1) & (e.length - 1)];
+            return e[head & (e.length - 1)];
         }
 
         /** Nanoseconds until the newest entry has left the window; zero when the log is empty. */
         long resetNanos(long now, long period) {
-            return size > 0 ? time(size - 1) + period - now : 0;
+            long[] e = entries;
+            return head != tail ? e[(tail - 2) & (e.length - 1)] + period - now : 0;
         }
 
         /** Drops the entries that have left the window {@code (now - period, now]}. */
         void expire(long now, long period) {
-            while (size > 0 && now - time(0) >= period) {
-                used -= permits(0);
-                head = (head + 1) & (entries.length / 2 - 1);
-                size--;
+            long[] e = entries;
+            int mask = e.length - 1;
+            int h = head;
+            while (h != tail && now - e[h & mask] >= period) {
+                used -= e[(h + 1) & mask];
+                h = (h + 2) & mask;
             }
+            head = h;
         }
 
         /** Nanoseconds until the oldest entries holding at least {@code excess} permits have left. */
         long timeToFree(long excess, long now, long period) {
             long wait = timeToFreeOrMinus(excess, now, period);
             if (wait < 0) {
-                throw new IllegalStateException("excess " + excess + " exceeds the log's " + used + " permits");
+                throw brokenInvariant(excess, used);
             }
             return wait;
+        }
+
+        /** The log's entries held fewer permits than its count says: a bug, never a caller's error. */
+        static IllegalStateException brokenInvariant(long excess, long used) {
+            return new IllegalStateException("excess " + excess + " exceeds the log's " + used + " permits");
         }
 
         /**
          * {@link #timeToFree}, or -1 when the entries do not hold {@code excess}: a log read while a
          * writer changed it. The wait is never negative otherwise, since every entry is in the window.
+         * The entries are counted once, before the walk, so that a torn read of the ends (a writer
+         * that grew the array in between) still ends the walk.
          */
         long timeToFreeOrMinus(long excess, long now, long period) {
+            long[] e = entries;
+            int mask = e.length - 1;
+            int h = head;
             long freed = 0;
-            for (int index = 0, n = size; index < n; index++) {
-                freed += permits(index);
+            for (int n = ((tail - h) & mask) >> 1; n > 0; n--, h += 2) {
+                freed += e[(h + 1) & mask];
                 if (freed >= excess) {
-                    return Math.max(time(index) + period - now, 0);
+                    return Math.max(e[h & mask] + period - now, 0);
                 }
             }
             return -1;
@@ -254,32 +316,57 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
          * ticker that stepped back, or a thread whose reading went stale while another appended),
          * to the newest entry: so the log stays in time order, which {@link #expire},
          * {@link #timeToFree} and {@link #resetNanos} rely on. Counting it from the later time
-         * keeps it in the window longer, never shorter.
+         * keeps it in the window longer, never shorter. The ring must have a pair free, which
+         * {@link #slowPath} and {@link SlidingWindowLog#decideAll} see to before: so head equal to tail always
+         * means empty.
          */
         void append(long now, long permits) {
-            used += permits;
-            if (size > 0 && now - time(size - 1) <= 0) {
-                long[] e = entries;
-                e[(2 * (head + size - 1) + 1) & (e.length - 1)] += permits;
-                return;
-            }
-            if (2 * size == entries.length) {
-                grow();
-            }
             long[] e = entries;
-            e[(2 * (head + size)) & (e.length - 1)] = now;
-            e[(2 * (head + size) + 1) & (e.length - 1)] = permits;
-            size++;
+            int mask = e.length - 1;
+            int t = tail;
+            if (head != t && now - e[(t - 2) & mask] <= 0) {
+                e[(t - 1) & mask] += permits;
+            } else {
+                e[t & mask] = now;
+                e[(t + 1) & mask] = permits;
+                tail = (t + 2) & mask;
+            }
+            used += permits;
         }
 
-        private void grow() {
-            long[] bigger = new long[entries.length * 2];
-            for (int index = 0; index < size; index++) {
-                bigger[2 * index] = time(index);
-                bigger[2 * index + 1] = permits(index);
+        /** The pairs the ring has room for; for tests of its memory bound. */
+        int slots() {
+            return entries.length / 2;
+        }
+
+        /** Whether one more entry would fill the ring, which must keep a pair free (see append). */
+        boolean full() {
+            return ((tail + 2) & (entries.length - 1)) == head;
+        }
+
+        /**
+         * Doubles the ring, oldest entry first; an allocation that fails leaves it as it was. A
+         * single limit's decision holds the log's lock without a finally (see decideLocked), and
+         * passes it as {@code locked}, which a failure releases; zero for several limits' logs,
+         * which their monitor guards.
+         */
+        void grow(int locked) {
+            long[] e = entries;
+            long[] bigger;
+            try {
+                bigger = new long[e.length * 2];
+            } catch (Throwable t) {
+                if (locked != 0) {
+                    unlock(locked);
+                }
+                throw t;
             }
-            entries = bigger;
+            int h = head;
+            System.arraycopy(e, h, bigger, 0, e.length - h);
+            System.arraycopy(e, 0, bigger, e.length - h, h);
+            tail = (tail - h) & (e.length - 1);
             head = 0;
+            entries = bigger;
         }
     }
 }

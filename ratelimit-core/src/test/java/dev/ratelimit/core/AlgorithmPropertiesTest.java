@@ -27,7 +27,8 @@ class AlgorithmPropertiesTest {
 
     /**
      * The sliding log admits a request exactly when the permits admitted in the last period, plus
-     * this one, fit the capacity; and its retryAfter is the first instant at which they would.
+     * this one, fit the capacity; its retryAfter is the first instant at which they would, and its
+     * resetAfter the instant the newest admission leaves the window.
      */
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
@@ -57,6 +58,8 @@ class AlgorithmPropertiesTest {
                 assertThat(usedAt(admitted, at, period) + permits).as(where + ": fits at retryAfter").isLessThanOrEqualTo(capacity);
                 assertThat(usedAt(admitted, at - 1, period) + permits).as(where + ": not 1 ns before").isGreaterThan(capacity);
             }
+            long newest = admitted.stream().filter(a -> now - a.time() < period).mapToLong(Admitted::time).max().orElse(now - period);
+            assertThat(decision.resetAfterNanos()).as(where + ": full again when the newest admission leaves").isEqualTo(newest + period - now);
         }
     }
 
