@@ -65,7 +65,6 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
      * growth that fails releases the lock; a broken invariant is reported after the unlock.
      */
     private Decision decideLocked(Log log, long now, long permits, boolean consume) {
-        boolean ok;
         long retry = 0;
         int locked = log.lock();
         if (locked == 0 || log.full()) {
@@ -73,7 +72,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         }
         log.expire(now, firstPeriod);
         long excess = log.used + permits - firstCapacity;
-        ok = excess <= 0;
+        boolean ok = excess <= 0;
         if (!ok) {
             retry = log.timeToFreeOrMinus(excess, now, firstPeriod);
         } else if (consume) {
