@@ -88,6 +88,14 @@ public final class RateLimitResponses {
      */
     private void writeSingle(HttpServletResponse response, boolean fresh, RuleDecision rule) {
         Decision decision = rule.decision();
+        if (!format.ietf() && !format.legacy()) {
+            // headers: none formats nothing: two Long.toString calls were 6 % of the filter's own
+            // samples in an async-profiler profile under wrk, for headers that were then dropped.
+            if (!decision.allowed()) {
+                writeRetryAfter(response, fresh, decision);
+            }
+            return;
+        }
         SinglePolicy single = single(rule);
         int binding = single.binding(decision.limit());
         String remaining = Long.toString(decision.remaining());
