@@ -31,3 +31,27 @@ stop_servers() {
     for pid in "${SERVERS[@]}"; do wait "$pid" 2>/dev/null || true; done
     SERVERS=()
 }
+
+# start_admitting VARIANT PORT LOGFILE: starts one variant (app or app:arg,arg) on CPU 1 with the admitted
+# mode's limit (10^9 a second), in the background, and appends its pid to SERVERS.
+start_admitting() {
+    local variant=$1 extra=()
+    [[ "$variant" == *:* ]] && IFS=, read -r -a extra <<< "${variant#*:}"
+    taskset -c 1 java -Xms512m -Xmx512m -jar "$HTTP/${variant%%:*}/target/app.jar" --server.port="$2" \
+        --server.address=127.0.0.1 --bench.limit=1000000000 --bench.period=1s --bench.time=1 --bench.unit=seconds \
+        "${extra[@]}" > "$3" 2>&1 &
+    SERVERS+=($!)
+}
+
+# await_hello PORT PID NAME LOGFILE: waits at most 60 s for GET /hello on PORT to answer 200, then stops the
+# script unless PID is still alive (else whatever answered is not this app).
+await_hello() {
+    for _ in $(seq 120); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$1/hello") == 200 ]] && break
+        sleep 0.5
+    done
+    if ! kill -0 "$2" 2>/dev/null; then
+        echo "$3 did not start: see $4" >&2
+        exit 2
+    fi
+}

@@ -29,6 +29,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 # shellcheck source=common.sh
 . "$HTTP/common.sh"
 build_apps
+require_free_ports # the variants run in turn on PORT; this checks the ports above it too, which is harmless
 if [[ ! -f "$AP/linux-x64/libasyncProfiler.so" ]]; then
     ./mvnw -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory="$AP"
     (cd "$AP" && unzip -q -o async-profiler-4.1.jar 'linux-x64/*')
@@ -43,21 +44,9 @@ SERVERS=()
 trap 'stop_servers; echo "server logs and stacks: $LOG"' EXIT
 : > "$OUT"
 for i in "${!VARIANTS[@]}"; do
-    variant=${VARIANTS[$i]} extra=()
-    [[ "$variant" == *:* ]] && IFS=, read -r -a extra <<< "${variant#*:}"
-    if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
-        echo "something already answers on 127.0.0.1:$PORT; set HTTP_PORT to a free port" >&2
-        exit 2
-    fi
-    taskset -c 1 java -Xms512m -Xmx512m -jar "$HTTP/${variant%%:*}/target/app.jar" --server.port="$PORT" \
-        --server.address=127.0.0.1 --bench.limit=1000000000 --bench.period=1s --bench.time=1 --bench.unit=seconds \
-        "${extra[@]}" > "$LOG/$i.log" 2>&1 &
-    SERVERS=($!)
-    for _ in $(seq 120); do # at most 60 s to start
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/hello") == 200 ]] && break
-        sleep 0.5
-    done
-    kill -0 "${SERVERS[0]}" 2>/dev/null || { echo "$variant did not start: see $LOG/$i.log" >&2; exit 2; }
+    variant=${VARIANTS[$i]}
+    start_admitting "$variant" "$PORT" "$LOG/$i.log"
+    await_hello "$PORT" "${SERVERS[0]}" "$variant" "$LOG/$i.log"
     taskset -c 0 wrk -t1 -c16 -d"${WARM_UP}s" "http://127.0.0.1:$PORT/hello" > /dev/null
     # jcmd would split an unquoted option string at its '=' signs into arguments of its own.
     jcmd "${SERVERS[0]}" JVMTI.agent_load "$LIB" "'start,event=cpu,interval=$INTERVAL'" > /dev/null

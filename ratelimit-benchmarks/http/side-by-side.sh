@@ -42,22 +42,10 @@ SERVERS=()
 trap 'stop_servers; echo "server logs: $LOG"' EXIT
 
 for i in "${!VARIANTS[@]}"; do
-    variant=${VARIANTS[$i]} extra=()
-    [[ "$variant" == *:* ]] && IFS=, read -r -a extra <<< "${variant#*:}"
-    taskset -c 1 java -Xms512m -Xmx512m -jar "$HTTP/${variant%%:*}/target/app.jar" --server.port="$((PORT + i))" \
-        --server.address=127.0.0.1 --bench.limit=1000000000 --bench.period=1s --bench.time=1 --bench.unit=seconds \
-        "${extra[@]}" > "$LOG/$i.log" 2>&1 &
-    SERVERS+=($!)
+    start_admitting "${VARIANTS[$i]}" "$((PORT + i))" "$LOG/$i.log"
 done
 for i in "${!VARIANTS[@]}"; do
-    for _ in $(seq 120); do # at most 60 s to start
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$((PORT + i))/hello") == 200 ]] && break
-        sleep 0.5
-    done
-    if ! kill -0 "${SERVERS[$i]}" 2>/dev/null; then
-        echo "${VARIANTS[$i]} did not start: see $LOG/$i.log" >&2
-        exit 2
-    fi
+    await_hello "$((PORT + i))" "${SERVERS[$i]}" "${VARIANTS[$i]}" "$LOG/$i.log"
 done
 
 # load DURATION NAME: one wrk per variant, all at once; leaves each one's RESULT line in $LOG/NAME-i.txt
