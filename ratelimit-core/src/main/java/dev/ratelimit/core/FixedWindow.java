@@ -22,11 +22,12 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
     /**
      * Lock-free: under two threads a contended monitor cost more than the decision itself. The
      * window's current {@link Epoch} fixes its end; permits are CASed onto its count, and the first
-     * admitted request at or past the end CASes in the next epoch. A request that loses either race
-     * reads again, so a decision is always made on one epoch's figures: a permit is never lost nor
-     * taken twice, and no epoch's count exceeds the capacity. A late thread whose time belongs to a
-     * replaced epoch counts in the newer one, which is only stricter. A denial or a peek never
-     * rolls, so single-threaded figures are exactly those of {@link #decideAll}.
+     * admitted request at or past the end (or on a new key's placeholder) CASes in the next epoch.
+     * A request that loses either race reads again, so a decision is always made on one epoch's
+     * figures: a permit is never lost nor taken twice, and no epoch's count exceeds the capacity.
+     * A late thread whose time belongs to a replaced epoch counts in the newer one, which is only
+     * stricter. A denial or a peek never rolls, so single-threaded figures are exactly those of
+     * {@link #decideAll}.
      */
     @Override
     Decision decideOne(Window window, long now, long permits, boolean consume) {
@@ -40,7 +41,9 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
             if (!ok || !consume) {
                 break;
             }
-            if (epoch.ended(now)) {
+            // A count of zero is no window: the epoch ended, or it is a new key's placeholder (see
+            // Window), which ends at its creator's reading and so not for a request read just before.
+            if (count == 0) {
                 Epoch next = window.open(epoch, now + firstPeriod, permits);
                 if (next != null) {
                     epoch = next;
@@ -104,7 +107,11 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
 
         volatile Epoch epoch;
 
-        /** An ended window: the first request opens a new one. */
+        /**
+         * No window yet: the first request admitted opens one, also a request whose reading is
+         * earlier than {@code now} (it read the ticker before this key's creator did), for which
+         * this placeholder epoch has not ended: it holds no permit, and none may land on it.
+         */
         Window(long now) {
             this.epoch = new Epoch(now, 0);
         }
@@ -116,7 +123,7 @@ final class FixedWindow extends WindowStrategy<FixedWindow.Window> {
         /** Under the owner's monitor only: the lock-free path uses {@link #open} and {@link Epoch#add}. */
         void take(long now, long period, long permits) {
             Epoch current = epoch;
-            if (current.ended(now)) {
+            if (current.count(now) == 0) { // ended, or the placeholder: see decideOne
                 epoch = new Epoch(now + period, permits);
             } else {
                 current.count += permits;

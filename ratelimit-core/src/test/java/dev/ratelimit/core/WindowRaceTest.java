@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Threads race on one key of a fixed window, sliding counter or sliding log while the ticker crosses
@@ -146,6 +147,10 @@ class WindowRaceTest {
         Object state = strategy.newState(times[0]);
         List<Object> epochs = new ArrayList<>();
         AtomicLong admitted = new AtomicLong();
+        // The key's first request opens its first window, so that every phase starts in a real
+        // one: a late time before a fixed window's placeholder would open a window of its own, and
+        // the on-time threads a second within the same phase.
+        admitted.addAndGet(strategy.tryAcquire(state, times[0], 1).allowed() ? 1 : 0);
         inPhases(seed, phase -> {
             Object epoch = epochOf(state);
             if (epochs.isEmpty() || epochs.get(epochs.size() - 1) != epoch) {
@@ -262,6 +267,27 @@ class WindowRaceTest {
         assertThat(counter.epoch).isNotSameAs(old);
         assertThat(counter.epoch.previous).isEqualTo(5);
         assertThat(old.add(seen, 1)).as("an increment on the replaced epoch").isFalse();
+    }
+
+    /**
+     * A fixed window's key is created by its first request, with a placeholder epoch that ends at
+     * that request's time. A request that read the ticker a little earlier and then lost the race
+     * to the lookup (or a ticker that stepped back) decides on the placeholder first: it is the
+     * key's first admitted request, so it must open the key's first window, of a whole period. Had
+     * it counted in the placeholder, which has no room in time, the creator would open a second
+     * window an instant later and a full capacity more would pass within a microsecond.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @ValueSource(ints = {1, 2})
+    void aRequestReadBeforeTheKeyWasCreatedOpensItsFirstWindow(int limits) {
+        Limit limit = Limit.of(CAPACITY, Duration.ofNanos(PERIOD));
+        FixedWindow fixed = new FixedWindow(new Policy(Algorithm.FIXED_WINDOW, limits == 1 ? List.of(limit) : List.of(limit, limit)));
+        Object state = fixed.newState(START); // the creator's reading
+        assertThat(fixed.tryAcquire(state, START - 1_000, CAPACITY).allowed()).as("the late request").isTrue();
+
+        Decision creator = fixed.tryAcquire(state, START, 1);
+        assertThat(creator.allowed()).as("%s: the window the late request opened is full", creator).isFalse();
+        assertThat(creator.retryAfterNanos()).as("until that window ends").isEqualTo(PERIOD - 1_000);
     }
 
     /** A roller that sealed and stalled before publishing blocks nobody: the next request finishes the roll. */
