@@ -1,6 +1,7 @@
 package dev.ratelimit.redis;
 
 import io.lettuce.core.cluster.SlotHash;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -88,7 +89,10 @@ final class Coalescer {
     }
 
     private Lane slot(String key) {
-        int slot = SlotHash.getSlot(key);
+        // The slot of the key's UTF-8 bytes, which Lettuce routes by and Redis checks:
+        // SlotHash.getSlot(String) encodes in the default charset (US-ASCII on Java 17 under
+        // LANG=C), where clients in different slots can share a lane, and so a call Redis refuses.
+        int slot = SlotHash.getSlot(key.getBytes(StandardCharsets.UTF_8));
         Lane found = slots.get(slot);
         if (found == null) {
             Lane made = new Lane();
