@@ -539,6 +539,12 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
                 owned.connect();
             } catch (RedisUnavailableException e) {
                 if (failureMode == FailureMode.CLOSED) {
+                    // An interrupted wait leaves the attempt running: closed, it closes what it opens.
+                    try {
+                        owned.close();
+                    } catch (Exception closing) {
+                        e.addSuppressed(closing);
+                    }
                     throw e;
                 }
                 RedisRateLimiter limiter = withOwned(lua, owned);

@@ -9,9 +9,11 @@ import dev.ratelimit.core.Limit;
 import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -235,6 +237,41 @@ class RedisRateLimiterTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("commandTimeout must be positive and at most 365d: PT0S");
         RedisRateLimiter.builder().commandTimeout(Duration.ofDays(365)).circuitBreakerWait(Duration.ofDays(365));
+    }
+
+    /**
+     * A CLOSED build whose thread is interrupted while it connects refuses to build, but the
+     * connection attempt goes on on its own thread: the connection it opens must be closed, not
+     * left open for the life of the client with nobody to close it.
+     */
+    @Test
+    void aClosedBuildInterruptedWhileConnectingLeavesNoConnectionOpen() throws InterruptedException {
+        String name = "rltest-" + UUID.randomUUID();
+        RedisURI uri = RedisURI.create(TestRedis.uri().toURI().toString());
+        uri.setClientName(name);
+        RedisClient named = RedisClient.create(uri);
+        try {
+            Thread.currentThread().interrupt();
+            assertThatThrownBy(() -> RedisRateLimiter.builder().client(named).failureMode(FailureMode.CLOSED)
+                    .commandTimeout(SLOW_MACHINE).keyPrefix(TestRedis.prefix()).limit(Limit.of(1, Duration.ofMinutes(1)))
+                    .build())
+                    .isInstanceOf(RedisUnavailableException.class).hasMessageContaining("interrupted");
+            assertThat(Thread.interrupted()).as("the flag is kept").isTrue();
+            // The attempt ends on its thread, which closes what it opened before it ends if told to.
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.isAlive() && t.getName().equals("ratelimit-redis-connect"))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            while (admin.sync().clientList().contains("name=" + name + " ") && System.nanoTime() < deadline) {
+                Thread.sleep(10); // the server takes a moment to see a closed connection go
+            }
+            assertThat(admin.sync().clientList()).as("connections named %s", name).doesNotContain("name=" + name + " ");
+        } finally {
+            Thread.interrupted();
+            named.shutdown();
+        }
     }
 
     @Test
