@@ -40,10 +40,11 @@ local function encode(values)
   return table.concat(parts, '|')
 end
 
--- The numbers stored at key, or nil when the key is absent or holds another format or width.
+-- The numbers stored at key, or nil when the key is absent or holds another format or width, or
+-- another type (pcall: GET's WRONGTYPE would fail the call, and so every client's decisions).
 local function load(key, width)
-  local s = redis.call('GET', key)
-  if not s then return nil end
+  local s = redis.pcall('GET', key)
+  if type(s) ~= 'string' then return nil end
   local fields = {}
   for field in string.gmatch(s, '[^|]+') do fields[#fields + 1] = field end
   if fields[1] ~= VERSION or #fields ~= width + 1 then return nil end

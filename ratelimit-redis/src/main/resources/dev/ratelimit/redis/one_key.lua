@@ -26,8 +26,9 @@ for i = 1, #KEYS do
   if key == heldKey then
     if heldFirst then first, second, known = heldFirst, heldSecond, true end
   else
-    local s = redis.call('GET', key)
-    if s then
+    -- pcall: a key of another type reads as fresh too, as in load(), rather than failing the call.
+    local s = redis.pcall('GET', key)
+    if type(s) == 'string' then
       local bar = string.find(s, '|', 3, true)
       if bar and string.sub(s, 1, 2) == '1|' then
         local x, y = tonumber(string.sub(s, 3, bar - 1)), tonumber(string.sub(s, bar + 1))

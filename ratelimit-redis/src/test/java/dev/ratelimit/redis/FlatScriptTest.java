@@ -221,6 +221,42 @@ class FlatScriptTest {
         assertThat(log.get(1)).endsWith(":2");
     }
 
+    /**
+     * A key of another Redis type (a list or a hash, as something else writing under the prefix
+     * might leave) reads as a fresh key in every script, flat or general: a peek leaves it as it
+     * is and an admission overwrites it with the state a fresh key gets. Failing the call instead
+     * would open the breaker, and the failure mode would decide for every client.
+     */
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void aKeyOfAnotherTypeReadsAsAFreshKey(Algorithm algorithm) {
+        Policy one = new Policy(algorithm, List.of(Limit.of(5, Duration.ofSeconds(10))));
+        Policy two = new Policy(algorithm, List.of(Limit.of(5, Duration.ofSeconds(10)), Limit.of(50, Duration.ofMinutes(10))));
+        RedisCommands<String, String> sync = connection.sync();
+        String now = "1700000000000000";
+        for (LuaPolicy lua : List.of(LuaPolicy.of(one), LuaPolicy.general(one), LuaPolicy.of(two))) {
+            ScriptRunner runner = new ScriptRunner(commands, lua, TIMEOUT_NANOS);
+            String prefix = TestRedis.prefix();
+            String fresh = prefix + "{fresh}:" + lua.stateName();
+            String list = prefix + "{list}:" + lua.stateName();
+            String hash = prefix + "{hash}:" + lua.stateName();
+            sync.rpush(list, "not", "ours");
+            sync.hset(hash, "not", "ours");
+            for (LuaPolicy.Request request : List.of(new LuaPolicy.Request(now, "p", 1, 0),
+                    new LuaPolicy.Request(now, "a", 2, 0))) {
+                String what = algorithm + ", " + lua.policy() + (lua.flat() ? " flat" : " general") + ", " + request;
+                String[] args = lua.args(new LuaPolicy.Request[] {request}, 0, 1);
+                long[] expected = runner.run(new String[] {fresh}, args);
+                for (String foreign : List.of(list, hash)) {
+                    assertThat(runner.run(new String[] {foreign}, args)).as(what + " over a " + sync.type(foreign))
+                            .isEqualTo(expected);
+                }
+            }
+            assertThat(state(sync, list)).as("the list, admitted into").isEqualTo(state(sync, fresh)).isNotNull();
+            assertThat(sync.type(hash)).as("the hash, admitted into").isEqualTo(sync.type(fresh));
+        }
+    }
+
     /** A key's value as text: a string, or a list's elements (the sliding log's), or null when absent. */
     private static String state(RedisCommands<String, String> sync, String key) {
         return switch (sync.type(key)) {
