@@ -23,6 +23,7 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.springframework.aop.Pointcut;
 import org.springframework.aop.PointcutAdvisor;
+import org.springframework.aop.framework.AopProxyUtils;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.aop.support.StaticMethodMatcherPointcut;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -114,14 +115,46 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             Class<?> userClass = ClassUtils.getUserClass(type);
             ReflectionUtils.doWithMethods(userClass, method -> checkProxyable(method, userClass),
                     method -> !method.isBridge() && covered(method, userClass));
+            if (Proxy.isProxyClass(userClass)) {
+                limitJdkProxy(name);
+                continue;
+            }
             ReflectionUtils.doWithMethods(userClass, method -> limit(method, userClass),
                     method -> !method.isBridge() && intercepted(method, userClass));
         }
     }
 
     /**
+     * Compiles the limits of a JDK proxy's target. The proxy's own class would not do: it finds an
+     * interface's annotation on every method it implements, Advised's and toString among them, and
+     * names the rules after itself ({@code $Proxy12.ping}), while its calls are limited under the
+     * target's class ({@link #invoke}). So those phantom rules were listed, metered and never
+     * enforced. The methods compiled are the proxied interfaces', the only ones a caller reaches.
+     */
+    private void limitJdkProxy(String name) {
+        Object bean = beanFactory.getSingleton(name);
+        if (bean == null || !Proxy.isProxyClass(bean.getClass())) {
+            return; // not created yet, or a FactoryBean's product: its rules are compiled on the first call
+        }
+        Class<?> targetClass = AopProxyUtils.ultimateTargetClass(bean);
+        if (Proxy.isProxyClass(targetClass)) {
+            return; // not a Spring AOP proxy: no advisor of ours on it
+        }
+        for (Class<?> proxied : AopProxyUtils.proxiedUserInterfaces(bean)) {
+            for (Method method : proxied.getMethods()) {
+                if (!method.isBridge() && intercepted(method, targetClass)) {
+                    limit(method, targetClass);
+                }
+            }
+        }
+    }
+
+    /**
      * The pointcut: public instance methods, not Object's, with {@link RateLimited} on them, or on
-     * their class unless Spring MVC calls them itself ({@link #callback}).
+     * their class unless Spring MVC calls them itself ({@link #callback}). A class-level annotation
+     * leaves out a class's own equals, hashCode and toString too, as Spring's class-level
+     * annotations do ({@link ReflectionUtils#isObjectMethod}): logging a bean or putting it in a set
+     * must not spend its permits, nor be refused with a {@link RateLimitExceededException}.
      */
     private static boolean intercepted(Method method, Class<?> targetClass) {
         if (!publicInstance(method)) {
@@ -129,7 +162,8 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         }
         Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
         return AnnotatedElementUtils.findMergedAnnotation(specific, RateLimited.class) != null
-                || (!callback(specific) && AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class) != null);
+                || (!callback(specific) && !ReflectionUtils.isObjectMethod(specific)
+                        && AnnotatedElementUtils.findMergedAnnotation(targetClass, RateLimited.class) != null);
     }
 
     /**
@@ -163,7 +197,8 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
      * that a class under a class-level annotation declares. A final one among them cannot be
      * intercepted, so it is refused. Methods a class inherits from one the annotation does not
      * cover (a framework's base class, with its own final methods) are not the user's to change,
-     * and a JDK proxy's class declares every method final: neither is refused.
+     * and a JDK proxy's class declares every method final: neither is refused. Nor are a class's
+     * own equals, hashCode and toString, which the class-level annotation leaves out.
      */
     private static boolean covered(Method method, Class<?> targetClass) {
         if (method.isAnnotationPresent(RateLimited.class)) {
@@ -171,6 +206,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         }
         Class<?> declaring = method.getDeclaringClass();
         return publicInstance(method) && !Proxy.isProxyClass(declaring) && !callback(method)
+                && !ReflectionUtils.isObjectMethod(method)
                 && AnnotatedElementUtils.findMergedAnnotation(declaring, RateLimited.class) != null;
     }
 

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.spring.autoconfigure.RateLimitAutoConfiguration;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -176,6 +178,48 @@ class RateLimitedOutsideTheWebTests {
         });
     }
 
+    /**
+     * A class-level annotation takes in the class's public methods, not its own equals, hashCode and
+     * toString: logging the bean spent the one permit of the hour, and the second toString threw a
+     * RateLimitExceededException. (A CGLIB proxy answers equals and hashCode itself.)
+     */
+    @Test
+    void classLevelAnnotationLeavesObjectsMethodsAlone() {
+        runner.withBean(Described.class).run(context -> {
+            Described described = context.getBean(Described.class);
+            for (int i = 0; i < 3; i++) {
+                assertThat(described.toString()).isEqualTo("described");
+                assertThat(described.equals(described)).isTrue();
+                assertThat(Set.of(described)).contains(described);
+            }
+            described.work(); // the hour's one permit is still there
+            assertThat(catchDenial(described::work).getDenial().rule()).isEqualTo("Described.work");
+            assertThat(context.getBean(RateLimitEnforcer.class).rules()).extracting(RateLimitEnforcer.RuleView::name)
+                    .filteredOn(rule -> rule.startsWith("Described.")).containsExactly("Described.work");
+        });
+    }
+
+    /**
+     * A JDK proxy's calls are limited under its target's class, so that is what start-up compiles:
+     * compiled against the proxy's own class, an annotated interface registered a rule per method
+     * the proxy implements ($Proxy12.addAdvisor(Advisor), $Proxy12.toString, ...), listed in the
+     * endpoint and metered, but never enforced.
+     */
+    @Test
+    void aJdkProxiedBeanRegistersTheRulesItsCallsAreLimitedBy() {
+        runner.withBean(Pinger.class, PingerImpl::new).run(context -> {
+            Pinger pinger = context.getBean(Pinger.class);
+            assertThat(Proxy.isProxyClass(pinger.getClass())).isTrue();
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            assertThat(enforcer.rules()).extracting(RateLimitEnforcer.RuleView::name)
+                    .containsExactlyInAnyOrder("api", "Mailer.send", "Mailer.reset", "Reports.list", "Reports.export",
+                            "SmsNotifier.notify", "NightlyJob.run", "PingerImpl.ping");
+            pinger.ping();
+            assertThat(catchDenial(pinger::ping).getDenial().rule()).isEqualTo("PingerImpl.ping");
+            assertThat(enforcer.rules()).hasSize(8);
+        });
+    }
+
     private static ManualTicker ticker(AssertableApplicationContext context) {
         return (ManualTicker) context.getBean(Ticker.class);
     }
@@ -295,6 +339,29 @@ class RateLimitedOutsideTheWebTests {
 
         public int sent() {
             return sent.get();
+        }
+    }
+
+    /** Overrides Object's methods, as Lombok's @Data or a hand-written toString does. */
+    @RateLimited(limit = 1, period = "1h")
+    public static class Described {
+
+        public void work() {
+        }
+
+        @Override
+        public String toString() {
+            return "described";
+        }
+
+        @Override
+        public int hashCode() {
+            return 42;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other == this;
         }
     }
 
