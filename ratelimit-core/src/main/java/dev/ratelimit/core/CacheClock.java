@@ -23,6 +23,17 @@ import java.util.concurrent.TimeUnit;
  * back expire while its state still refilled from before it, and come back full.) The cost is
  * that after a step back nothing expires by age until the ticker is past its old high again;
  * {@code maxKeys} still bounds the cache.
+ *
+ * <p>One interleaving stays open: a request whose thread was held up for more than a step between
+ * reading the ticker and publishing wins the CAS against a request with a later reading, which
+ * then goes on without publishing and records its key's access at the earlier time. Had that key
+ * no other request, it could expire up to the hold-up less a step early, and so refill early by
+ * as much. A loser that retries closes it (two threads observing readings 40 ms apart hit the
+ * race within a few dozen rounds), but every form of the retry tried (a loop, a call, a test of
+ * the CAS's witness) grew the sliding log's compiled hot path past the size up to which it
+ * inlines into its caller: at two threads half the forks or more then allocated a 48-byte
+ * Decision per request, against one in eight without it (JMH {@code -prof gc}, 8 forks each, on
+ * one 2-vCPU VM). The retry waits for a way to make that room.
  */
 final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
 
