@@ -30,7 +30,7 @@ import java.util.List;
  * used, and it is exact while the true difference stays within ±2<sup>63</sup>. An idle key
  * expires after about {@code span/n'} ns, which bounds it below. A ticker that jumps back by
  * {@code b} raises it to at most {@code span + b*n'}, which wraps once {@code b} nears
- * {@code (2^63 - span)/n'} (14.6 hours at worst, not 2^63/n'): so {@link #maxBackNanos} is half
+ * {@code (2^63 - span)/n'} (29.3 hours at worst, not 2^63/n'): so {@link #maxBackNanos} is half
  * that, and the limiter decides a reading further back as that far back. The bucket then reads
  * empty, as it would at any earlier time, so no decision changes; only retryAfter and resetAfter
  * stop growing with the step. Several narrow limits keep each {@code tat} as an offset from its
