@@ -15,25 +15,17 @@ import java.util.concurrent.TimeUnit;
  * after its state is full again. When no request arrives the published time stands still, which
  * only delays clean-up, never a decision.
  *
- * <p>Only one thread writes at a time and only forward (a CAS from the value it read), so a thread
- * that stalled between reading the ticker and publishing cannot move the time back. Nor does a
- * ticker that jumps back: a state is full again at most its idle window after the latest time any
+ * <p>Every write is a CAS from the value the writer read, and only forward, so a thread that
+ * stalled between reading the ticker and publishing cannot move the time back. A writer that loses
+ * the CAS to a reading more than a step behind its own (the winner's thread held up between its
+ * reading and its publishing) tries again: without that, its own lookup would record its key's
+ * access at the earlier time, and the key could expire, and refill, early by the hold-up. Nor does
+ * a ticker that jumps back: a state is full again at most its idle window after the latest time any
  * decision on it read, not the latest time its key was looked up, so Caffeine must measure
  * idleness from the highest reading. (Following the ticker back let a key looked up after a step
  * back expire while its state still refilled from before it, and come back full.) The cost is
  * that after a step back nothing expires by age until the ticker is past its old high again;
  * {@code maxKeys} still bounds the cache.
- *
- * <p>One interleaving stays open: a request whose thread was held up for more than a step between
- * reading the ticker and publishing wins the CAS against a request with a later reading, which
- * then goes on without publishing and records its key's access at the earlier time. Had that key
- * no other request, it could expire up to the hold-up less a step early, and so refill early by
- * as much. A loser that retries closes it (two threads observing readings 40 ms apart hit the
- * race within a few dozen rounds), but every form of the retry tried (a loop, a call, a test of
- * the CAS's witness) grew the sliding log's compiled hot path past the size up to which it
- * inlines into its caller: at two threads half the forks or more then allocated a 48-byte
- * Decision per request, against one in eight without it (JMH {@code -prof gc}, 8 forks each, on
- * one 2-vCPU VM). The retry waits for a way to make that room.
  */
 final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
 
@@ -66,9 +58,26 @@ final class CacheClock implements com.github.benmanes.caffeine.cache.Ticker {
         long seen = published;
         long ahead = now - seen;
         if (ahead > STEP_NANOS) {
-            PUBLISHED.compareAndSet(this, seen, now);
+            long won = (long) PUBLISHED.compareAndExchange(this, seen, now);
+            if (won != seen && now - won > STEP_NANOS) {
+                publishAfterLosing(now);
+            }
         }
         return ahead < -maxBack ? seen - maxBack : now;
+    }
+
+    /**
+     * Publishes {@code now} after another request's reading, more than a step earlier, won the
+     * race (its thread was held up between its reading and its publishing): this one must still
+     * go in. Rare, and so out of line, behind a test that profiling never sees pass in a busy
+     * process, where racing readings are nanoseconds apart: the hot path's compiled size decides
+     * whether it inlines into its caller (see MemoryRateLimiter#tryAcquire).
+     */
+    private void publishAfterLosing(long now) {
+        long seen = published;
+        while (now - seen > STEP_NANOS && !PUBLISHED.compareAndSet(this, seen, now)) {
+            seen = published;
+        }
     }
 
     @Override

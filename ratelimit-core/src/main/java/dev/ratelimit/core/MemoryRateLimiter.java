@@ -28,8 +28,7 @@ import java.util.function.UnaryOperator;
  * instead of waking a ForkJoinPool worker, which cost more than the decision itself; and accesses
  * to a key under a single limit (a token bucket's cell, one window) are recorded only every
  * {@link #RECORD_EVERY_NANOS} (see {@link Marked}).
- * Each adds its bounded lag to the expiry, so a key still expires only once it is full again
- * (but for the one interleaving {@link CacheClock} names, where its lag is not bounded).
+ * Each adds its bounded lag to the expiry, so a key still expires only once it is full again.
  */
 final class MemoryRateLimiter extends AbstractRateLimiter {
 
