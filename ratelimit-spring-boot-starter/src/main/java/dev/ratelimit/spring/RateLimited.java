@@ -50,6 +50,7 @@ public @interface RateLimited {
      * SpEL for the client key, over the method's parameters by name ({@code #email}), plus
      * {@code #request} and {@code #principal} during a web request. Empty uses the
      * {@link ClientKeyResolver} during a web request, and one key shared by every caller elsewhere.
+     * A variable the method has no parameter of stops start-up, when the names are known.
      */
     String key() default "";
 

@@ -351,6 +351,16 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             } catch (ParseException e) {
                 throw invalid(where, "key", annotation.key(), "is not a valid SpEL expression: " + e.getSimpleMessage());
             }
+            // Only when the parameters' names are known (compiled with -parameters, as Spring Boot's
+            // parent sets up); #p0 and #a0 work either way.
+            String[] parameters = PARAMETER_NAMES.getParameterNames(method);
+            String unknown = parameters == null ? null : KeyExpressions.unknownVariable(key, name ->
+                    List.of(parameters).contains(name) || name.equals("request") || name.equals("principal")
+                            || (name.matches("[pa]\\d+") && Integer.parseInt(name.substring(1)) < parameters.length));
+            if (unknown != null) {
+                throw invalid(where, "key", annotation.key(), "names #" + unknown + ", which the method has no parameter"
+                        + " of; it has " + Arrays.toString(parameters) + ", besides #p0/#a0 ..., #request and #principal");
+            }
         }
         return new MethodLimit(method, rule, cost, key, clientTier);
     }

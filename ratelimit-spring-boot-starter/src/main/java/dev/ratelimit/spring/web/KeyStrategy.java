@@ -1,6 +1,7 @@
 package dev.ratelimit.spring.web;
 
 import dev.ratelimit.spring.ClientKeyResolver;
+import dev.ratelimit.spring.KeyExpressions;
 import dev.ratelimit.spring.TierResolver;
 import jakarta.servlet.http.HttpServletRequest;
 import java.security.Principal;
@@ -85,6 +86,12 @@ interface KeyStrategy {
         if (expression instanceof SpelExpression spel && spel.getAST() instanceof PropertyOrFieldReference) {
             throw new InvalidConfigurationPropertyValueException(path, spec,
                     "must be ip, api-key, principal, header:<Name> or a SpEL expression such as #request.getHeader('X-Tenant')");
+        }
+        String unknown = KeyExpressions.unknownVariable(expression,
+                name -> name.equals("request") || name.equals("principal") || name.equals("ip"));
+        if (unknown != null) {
+            throw new InvalidConfigurationPropertyValueException(path, spec, "names #" + unknown
+                    + ", which is not set; the variables are #request, #principal and #ip");
         }
         return expression;
     }

@@ -40,6 +40,7 @@ class ConfigurationValidationTests {
         "ratelimit.trusted-proxies[0] | 300.1.1.1/8 | Property ratelimit.trusted-proxies[0] with value '300.1.1.1/8' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
         "ratelimit.ipv6-prefix-length | 129 | Property ratelimit.ipv6-prefix-length with value '129' is invalid: must be between 1 and 128",
         "ratelimit.rules[0].key | #request.getHeader( | Property ratelimit.rules[0].key with value '#request.getHeader(' is invalid: is not a valid SpEL expression: ",
+        "ratelimit.rules[0].key | remoteUser ?: #tenat | Property ratelimit.rules[0].key with value 'remoteUser ?: #tenat' is invalid: names #tenat, which is not set; the variables are #request, #principal and #ip",
         "ratelimit.rules[0].key | ipp | Property ratelimit.rules[0].key with value 'ipp' is invalid: must be ip, api-key, principal, header:<Name> or a SpEL expression",
         "ratelimit.rules[0].paths[0] | /api/{id | Property ratelimit.rules[0].paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
         "ratelimit.exclude-paths[0] | /api/{id | Property ratelimit.exclude-paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
@@ -90,6 +91,16 @@ class ConfigurationValidationTests {
                 .withBean(BadKeyService.class)
                 .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith(
                         "@RateLimited(key = \"#id +\") on BadKeyService.call is not a valid SpEL expression"));
+        // An unknown variable reads as null, and the call would fall back to a shared key.
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(MisspelledKeyService.class)
+                .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                        "@RateLimited(key = \"#request.getHeader('X-Tenant') + #emial\") on MisspelledKeyService.send names"
+                                + " #emial, which the method has no parameter of; it has [email, copies], besides #p0/#a0 ...,"
+                                + " #request and #principal"));
+        runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
+                .withBean(AliasedKeyService.class)
+                .run(context -> assertThat(context).hasNotFailed());
     }
 
     @Test
@@ -167,6 +178,18 @@ class ConfigurationValidationTests {
     static class FinalMethodService {
         @RateLimited(limit = 5, period = "1s")
         public final void call() {
+        }
+    }
+
+    static class MisspelledKeyService {
+        @RateLimited(limit = 5, period = "1s", key = "#request.getHeader('X-Tenant') + #emial")
+        public void send(String email, int copies) {
+        }
+    }
+
+    static class AliasedKeyService {
+        @RateLimited(limit = 5, period = "1s", key = "#email + #p1 + #a0 + (#principal?.name ?: '') + #root")
+        public void send(String email, int copies) {
         }
     }
 
