@@ -1,5 +1,6 @@
 package dev.ratelimit.spring;
 
+import java.util.Objects;
 import java.util.function.Predicate;
 import org.springframework.expression.Expression;
 import org.springframework.expression.spel.SpelNode;
@@ -24,6 +25,8 @@ public final class KeyExpressions {
      * @throws NullPointerException if an argument is null
      */
     public static String unknownVariable(Expression expression, Predicate<String> known) {
+        Objects.requireNonNull(expression, "expression");
+        Objects.requireNonNull(known, "known");
         return expression instanceof SpelExpression spel ? unknownVariable(spel.getAST(), known) : null;
     }
 

@@ -356,7 +356,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             String[] parameters = PARAMETER_NAMES.getParameterNames(method);
             String unknown = parameters == null ? null : KeyExpressions.unknownVariable(key, name ->
                     List.of(parameters).contains(name) || name.equals("request") || name.equals("principal")
-                            || (name.matches("[pa]\\d+") && Integer.parseInt(name.substring(1)) < parameters.length));
+                            || (name.matches("[pa]\\d{1,9}") && Integer.parseInt(name.substring(1)) < parameters.length));
             if (unknown != null) {
                 throw invalid(where, "key", annotation.key(), "names #" + unknown + ", which the method has no parameter"
                         + " of; it has " + Arrays.toString(parameters) + ", besides #p0/#a0 ..., #request and #principal");
