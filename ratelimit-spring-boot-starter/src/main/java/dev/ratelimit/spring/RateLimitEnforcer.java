@@ -388,7 +388,16 @@ public final class RateLimitEnforcer {
         return limiter != null ? limiter
                 : limiters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>()).computeIfAbsent(
                         tier == null ? NO_TIER : tier,
-                        t -> factory.create(tier == null ? rule : rule + "/" + tier, policy(rule, tier)));
+                        t -> factory.create(tier == null ? namePart(rule) : namePart(rule) + "/" + namePart(tier),
+                                policy(rule, tier)));
+    }
+
+    /**
+     * A rule or tier name as part of a limiter name, '%' and '/' escaped: so rule "api/free" and
+     * rule "api" under tier "free" never share a name, and with it a store's keys.
+     */
+    private static String namePart(String name) {
+        return name.replace("%", "%25").replace("/", "%2F");
     }
 
     private Policy policy(String rule, String tier) {

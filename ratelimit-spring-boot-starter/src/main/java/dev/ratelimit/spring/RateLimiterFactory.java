@@ -17,7 +17,8 @@ public interface RateLimiterFactory {
     /**
      * Returns a limiter enforcing {@code policy}.
      *
-     * @param name   a stable name for the limiter, {@code rule} or {@code rule/tier}; unique per limiter
+     * @param name   a stable name for the limiter, {@code rule} or {@code rule/tier} (a {@code %} or
+     *               {@code /} in either written {@code %25} or {@code %2F}); unique per limiter
      * @param policy the algorithm and limits to enforce
      */
     RateLimiter create(String name, Policy policy);

@@ -155,6 +155,26 @@ class EnforcerOperationsTests {
                 .satisfies(counter -> assertThat(counter.count()).isEqualTo(1.0));
     }
 
+    /**
+     * A rule named "api/free" with the free tier's very limits, beside rule "api" under tier
+     * "free": one limiter name would have given them one set of Redis keys, and each rule's
+     * requests would have spent the other's permits.
+     */
+    @Test
+    void aRuleWhoseNameHoldsASlashGetsALimiterNameOfItsOwn() {
+        List<String> names = new ArrayList<>();
+        RateLimiterFactory factory = (name, policy) -> {
+            names.add(name);
+            return RateLimiter.builder().algorithm(policy.algorithm()).limits(policy.limits()).ticker(ticker).build();
+        };
+        RateLimitEnforcer enforcer = new RateLimitEnforcer(properties(), factory, List.of(listener));
+        enforcer.define("api/free", Algorithm.TOKEN_BUCKET, null,
+                new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(2, Duration.ofMinutes(1)))));
+        enforcer.enforce(checks("api"));
+        enforcer.enforce(List.of(new RateLimitEnforcer.Check("api/free", null, "ip:192.0.2.1", 1)));
+        assertThat(names).contains("api/free", "api%2Ffree").doesNotHaveDuplicates();
+    }
+
     @Test
     void theRuleListingShowsEachPolicyARuleMayApply() {
         RateLimitProperties properties = properties();
