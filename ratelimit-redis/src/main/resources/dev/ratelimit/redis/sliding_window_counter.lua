@@ -70,7 +70,10 @@ if op ~= 'p' and ok then
   local ttl = 0
   for i = 1, n do
     if ok then v[3 * i] = v[3 * i] + k end
-    ttl = math.max(ttl, nextAnchor(i))
+    -- After Redis's TIME stepped back (a failover to a node whose clock is behind), elapsed()
+    -- reads 0 and nextAnchor() runs from now, not from the window's start, which is ahead: the
+    -- key must live that much longer, or it expires, and refills, early by the step.
+    ttl = math.max(ttl, nextAnchor(i) + math.max(v[3 * i - 2] - now, 0))
   end
   store(key, v, ttl)
 end

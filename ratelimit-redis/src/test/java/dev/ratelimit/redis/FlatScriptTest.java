@@ -257,6 +257,30 @@ class FlatScriptTest {
         }
     }
 
+    /**
+     * The sliding counter's key lives until its counts have rolled out of the window's grid, also
+     * when the time has stepped back behind the window's start (Redis's TIME after a failover to a
+     * node whose clock is behind): an admission 30 minutes back in a window of an hour, whose
+     * counts roll out 2 h 30 min later, must not leave a key that expires after 2 h and then reads
+     * as fresh, with the whole capacity again.
+     */
+    @Test
+    void aSlidingCounterKeyOutlivesItsCountsAfterAStepBack() {
+        LuaPolicy general = LuaPolicy.general(new Policy(Algorithm.SLIDING_WINDOW_COUNTER,
+                List.of(Limit.of(10, Duration.ofHours(1)))));
+        String[] key = {TestRedis.prefix() + "{c}:" + general.stateName()};
+        ScriptRunner runner = new ScriptRunner(commands, general, TIMEOUT_NANOS);
+        long start = 1_700_000_000_000_000L;
+        long back = start - Duration.ofMinutes(30).toNanos() / 1000;
+        for (long now : new long[] {start, back}) {
+            long[] reply = runner.run(key, general.args(new LuaPolicy.Request[] {
+                    new LuaPolicy.Request(Long.toString(now), "a", 1, 0)}, 0, 1));
+            assertThat(reply[0]).as("admitted at %d", now).isEqualTo(1);
+        }
+        assertThat(connection.sync().pttl(key[0])).as("PTTL after the step back")
+                .isGreaterThan(Duration.ofMinutes(149).toMillis());
+    }
+
     /** A key's value as text: a string, or a list's elements (the sliding log's), or null when absent. */
     private static String state(RedisCommands<String, String> sync, String key) {
         return switch (sync.type(key)) {
