@@ -3,9 +3,8 @@ package dev.ratelimit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,17 +18,11 @@ class SlidingWindowLogOutOfMemoryTest {
 
     @Test
     void aGrowthThatRunsOutOfMemoryReleasesTheLockAndLeavesTheLogAsItWas() throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process probe = new ProcessBuilder(List.of(java, "-Xms64m", "-Xmx64m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), SlidingWindowLogOutOfMemoryProbe.class.getName()))
-                .redirectErrorStream(true).start();
-        boolean exited = probe.waitFor(120, TimeUnit.SECONDS);
-        if (!exited) {
-            probe.destroyForcibly();
-        }
-        String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(exited).as("the probe finished within 120 s; output: " + output).isTrue();
-        assertThat(probe.exitValue()).as("the probe's exit code; output: " + output).isZero();
+        ChildJvm.Result probe = ChildJvm.run(Duration.ofSeconds(120), List.of("-Xms64m", "-Xmx64m", "-XX:+UseSerialGC"),
+                SlidingWindowLogOutOfMemoryProbe.class);
+        String output = probe.output();
+        assertThat(probe.ended()).as("the probe finished within 120 s; output: " + output).isTrue();
+        assertThat(probe.exitCode()).as("the probe's exit code; output: " + output).isZero();
         assertThat(output).contains("ok: admitted ");
     }
 }

@@ -2,16 +2,13 @@ package dev.ratelimit.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.core.ChildJvm;
 import dev.ratelimit.core.Limit;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
-import java.io.ByteArrayOutputStream;
-import java.io.File;
-import java.io.IOException;
 import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,28 +35,11 @@ class ClusterLaneCharsetTest {
     @Test
     void clientsOfDifferentSlotsNeverShareACallWhateverTheDefaultCharset() throws Exception {
         try (RedisCluster cluster = new RedisCluster()) {
-            List<String> command = new ArrayList<>(List.of(
-                    System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                    "-Dfile.encoding=US-ASCII", "-cp", System.getProperty("java.class.path"), Probe.class.getName()));
-            cluster.uris().forEach(uri -> command.add(Integer.toString(uri.getPort())));
-            Process probe = new ProcessBuilder(command).redirectErrorStream(true).start();
-            ByteArrayOutputStream output = new ByteArrayOutputStream();
-            Thread reader = new Thread(() -> {
-                try {
-                    probe.getInputStream().transferTo(output);
-                } catch (IOException ignored) {
-                    // the process ended
-                }
-            });
-            reader.start();
-            boolean ended = probe.waitFor(60, TimeUnit.SECONDS);
-            if (!ended) {
-                probe.destroyForcibly();
-            }
-            reader.join(5_000);
-            String printed = output.toString(StandardCharsets.UTF_8);
-            assertThat(ended).as("the probe ended within 60 s:%n%s", printed).isTrue();
-            assertThat(probe.exitValue()).as("the probe's verdict:%n%s", printed).isZero();
+            String[] ports = cluster.uris().stream().map(uri -> Integer.toString(uri.getPort())).toArray(String[]::new);
+            ChildJvm.Result probe = ChildJvm.run(Duration.ofSeconds(60), List.of("-Dfile.encoding=US-ASCII"),
+                    Probe.class, ports);
+            assertThat(probe.ended()).as("the probe ended within 60 s:%n%s", probe.output()).isTrue();
+            assertThat(probe.exitCode()).as("the probe's verdict:%n%s", probe.output()).isZero();
         }
     }
 

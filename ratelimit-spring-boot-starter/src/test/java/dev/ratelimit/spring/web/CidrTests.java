@@ -3,13 +3,13 @@ package dev.ratelimit.spring.web;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ratelimit.core.ChildJvm;
 import dev.ratelimit.spring.RateLimitProperties.ForwardedHeader;
 import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,11 +67,10 @@ class CidrTests {
         Path hosts = dir.resolve("hosts");
         Files.writeString(hosts, "203.0.113.9 .:1 .::1 ..:\n");
         String classPath = location(Cidr.class) + File.pathSeparator + location(NameProbe.class);
-        Process probe = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djdk.net.hosts.file=" + hosts, "-cp", classPath, NameProbe.class.getName(), text)
-                .redirectErrorStream(true).start();
-        String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        ChildJvm.Result probe = ChildJvm.run(Duration.ofSeconds(60), List.of("-Djdk.net.hosts.file=" + hosts), classPath,
+                NameProbe.class, text);
+        String output = probe.output().trim();
+        assertThat(probe.ended()).isTrue();
         assertThat(output).isEqualTo("address null, block refused");
     }
 
