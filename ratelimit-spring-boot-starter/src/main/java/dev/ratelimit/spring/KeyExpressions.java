@@ -2,18 +2,30 @@ package dev.ratelimit.spring;
 
 import java.util.Objects;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 import org.springframework.expression.Expression;
 import org.springframework.expression.spel.SpelNode;
 import org.springframework.expression.spel.ast.VariableReference;
 import org.springframework.expression.spel.standard.SpelExpression;
 
 /**
- * Start-up checks of SpEL client keys, shared by {@code @RateLimited} and the filter's rules. Not
- * for applications: public only because the two live in different packages.
+ * Start-up checks of client keys, shared by the properties, {@code @RateLimited} and the filter's
+ * rules. Not for applications: public only because they live in different packages.
  */
 public final class KeyExpressions {
 
+    /** A field name as RFC 9110 defines it: one or more token characters. */
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
     private KeyExpressions() {
+    }
+
+    /**
+     * Whether {@code name} is a header name as RFC 9110 defines it. Any other name matches no
+     * request's header, so a key read from it would be absent on every request.
+     */
+    public static boolean isHeaderName(String name) {
+        return name != null && HEADER_NAME.matcher(name).matches();
     }
 
     /**

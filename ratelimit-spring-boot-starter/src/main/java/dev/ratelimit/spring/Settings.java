@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
@@ -19,9 +18,6 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * property's path and value, so that a mistake stops the application instead of a request.
  */
 final class Settings {
-
-    /** A field name as RFC 9110 defines it: one or more token characters. */
-    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private Settings() {
     }
@@ -73,7 +69,7 @@ final class Settings {
     /** Checks the default tier, the API keys' tiers and the rules against the tiers. */
     static void check(RateLimitProperties properties, Map<String, List<Limit>> tiers) {
         String header = properties.getApiKeyHeader();
-        if (header == null || !HEADER_NAME.matcher(header).matches()) {
+        if (!KeyExpressions.isHeaderName(header)) {
             // a blank or malformed name matches no request header, so every API key would go unseen
             throw invalid("ratelimit.api-key-header", header, "must be a header name, such as X-API-Key");
         }

@@ -54,8 +54,10 @@ interface KeyStrategy {
         }
         if (trimmed.startsWith("header:")) {
             String header = trimmed.substring("header:".length()).trim();
-            if (header.isEmpty()) {
-                throw new InvalidConfigurationPropertyValueException(path, spec, "must name a header after \"header:\"");
+            if (!KeyExpressions.isHeaderName(header)) {
+                // a name no request can carry would send every request to the fallback key
+                throw new InvalidConfigurationPropertyValueException(path, spec,
+                        "must name one header after \"header:\", such as header:X-Tenant");
             }
             return request -> orIp(request.getHeader(header), "header:", ip, request);
         }

@@ -42,6 +42,8 @@ class ConfigurationValidationTests {
         "ratelimit.rules[0].key | #request.getHeader( | Property ratelimit.rules[0].key with value '#request.getHeader(' is invalid: is not a valid SpEL expression: ",
         "ratelimit.rules[0].key | remoteUser ?: #tenat | Property ratelimit.rules[0].key with value 'remoteUser ?: #tenat' is invalid: names #tenat, which is not set; the variables are #request, #principal and #ip",
         "ratelimit.rules[0].key | ipp | Property ratelimit.rules[0].key with value 'ipp' is invalid: must be ip, api-key, principal, header:<Name> or a SpEL expression",
+        "ratelimit.rules[0].key | header: | Property ratelimit.rules[0].key with value 'header:' is invalid: must name one header after \"header:\", such as header:X-Tenant",
+        "ratelimit.rules[0].key | 'header:X Tenant' | Property ratelimit.rules[0].key with value 'header:X Tenant' is invalid: must name one header after \"header:\", such as header:X-Tenant",
         "ratelimit.rules[0].paths[0] | /api/{id | Property ratelimit.rules[0].paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
         "ratelimit.exclude-paths[0] | /api/{id | Property ratelimit.exclude-paths[0] with value '/api/{id' is invalid: is not a valid path pattern",
         "ratelimit.memory.max-keys | 0 | Property ratelimit.memory.max-keys with value '0' is invalid: must be positive",
