@@ -32,7 +32,8 @@ import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
  *
  * <p>{@code {key}} is the limiter key as the rule builds it ({@code ip:192.0.2.1},
  * {@code key:<api key>}, {@code user:alice}); it may span several path segments, as a grouped IPv6
- * client does ({@code ip:2001:db8:0:1:0:0:0:0/64}). Keys are never listed, and responses show them
+ * client does ({@code ip:2001:db8:0:1:0:0:0:0/64}), and so may {@code {rule}}, for a rule whose
+ * name holds {@code /}: the longest rule name the path starts with is the rule. Keys are never listed, and responses show them
  * redacted ({@link ClientKeys#redact}). The endpoint can reset limits: expose it only where
  * operators alone can reach it.
  */
@@ -55,33 +56,50 @@ public final class RateLimitsEndpoint {
     /** One client's figures under {@code rule}; 404 for an unknown rule, 400 for a blank key. */
     @ReadOperation
     public WebEndpointResponse<Client> client(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
-        String clientKey = String.join("/", key);
-        int refused = refusal(rule, clientKey);
-        if (refused != 0) {
-            return new WebEndpointResponse<>(refused);
+        Target target = target(rule, key);
+        if (target.refusal() != 0) {
+            return new WebEndpointResponse<>(target.refusal());
         }
         Map<String, Figures> policies = new LinkedHashMap<>();
-        enforcer.peek(rule, clientKey).forEach((policy, decision) -> policies.put(policy, Figures.of(decision)));
-        return new WebEndpointResponse<>(new Client(rule, ClientKeys.redact(clientKey), policies));
+        enforcer.peek(target.rule(), target.key())
+                .forEach((policy, decision) -> policies.put(policy, Figures.of(decision)));
+        return new WebEndpointResponse<>(new Client(target.rule(), ClientKeys.redact(target.key()), policies));
     }
 
     /** Forgets a client under {@code rule}: 204, or 404 for an unknown rule, 400 for a blank key. */
     @DeleteOperation
     public WebEndpointResponse<Void> reset(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
-        String clientKey = String.join("/", key);
-        int refused = refusal(rule, clientKey);
-        if (refused == 0) {
-            enforcer.reset(rule, clientKey);
+        Target target = target(rule, key);
+        if (target.refusal() == 0) {
+            enforcer.reset(target.rule(), target.key());
         }
-        return new WebEndpointResponse<>(refused != 0 ? refused : WebEndpointResponse.STATUS_NO_CONTENT);
+        return new WebEndpointResponse<>(target.refusal() != 0 ? target.refusal() : WebEndpointResponse.STATUS_NO_CONTENT);
     }
 
-    /** The status that refuses a request about {@code key} under {@code rule}, or 0 when it may proceed. */
-    private int refusal(String rule, String key) {
-        if (enforcer.rules().stream().noneMatch(r -> r.name().equals(rule))) {
-            return WebEndpointResponse.STATUS_NOT_FOUND;
+    /** The rule and the client key a request names, or the status that refuses it. */
+    private record Target(String rule, String key, int refusal) {
+    }
+
+    /**
+     * Splits the path after {@code /actuator/ratelimits/} into a rule and a key. A rule's name may
+     * hold {@code /} (a rule named {@code api/v1}), and a key may too (a grouped IPv6 client), so
+     * the first segment alone does not name the rule: the longest rule name the path starts with,
+     * followed by a {@code /}, does.
+     */
+    private Target target(String first, String[] rest) {
+        String path = first + "/" + String.join("/", rest);
+        String rule = null;
+        for (RateLimitEnforcer.RuleView view : enforcer.rules()) {
+            String name = view.name();
+            if (path.startsWith(name + "/") && (rule == null || name.length() > rule.length())) {
+                rule = name;
+            }
         }
-        return key.isBlank() ? WebEndpointResponse.STATUS_BAD_REQUEST : 0;
+        if (rule == null) {
+            return new Target(null, null, WebEndpointResponse.STATUS_NOT_FOUND);
+        }
+        String key = path.substring(rule.length() + 1);
+        return new Target(rule, key, key.isBlank() ? WebEndpointResponse.STATUS_BAD_REQUEST : 0);
     }
 
     /** Algorithms as they are written in {@code application.yml}: {@code token-bucket}. */

@@ -95,4 +95,31 @@ class OperationsAutoConfigurationTests {
                 .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(RateLimitMetrics.class)
                         .doesNotHaveBean(RateLimitsEndpoint.class));
     }
+
+    @Test
+    void theEndpointFindsARuleWhoseNameHoldsASlash() {
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits",
+                        "ratelimit.default-tier=free", "ratelimit.rules[1].name=api/v1")
+                .run(context -> {
+                    RateLimitsEndpoint endpoint = context.getBean(RateLimitsEndpoint.class);
+                    RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+                    String key = "ip:2001:db8:0:1:0:0:0:0/64"; // a key that spans two segments too
+                    enforcer.enforce(List.of(new RateLimitEnforcer.Check("api/v1", "free", key, 3)));
+
+                    // the path /actuator/ratelimits/api/v1/ip:2001:.../64 arrives as these segments
+                    var v1 = endpoint.client("api", "v1", "ip:2001:db8:0:1:0:0:0:0", "64");
+                    assertThat(v1.getStatus()).isEqualTo(200);
+                    assertThat(v1.getBody().rule()).isEqualTo("api/v1");
+                    assertThat(v1.getBody().policies().get("free").remaining()).isEqualTo(7);
+                    var api = endpoint.client("api", "ip:2001:db8:0:1:0:0:0:0", "64");
+                    assertThat(api.getBody().rule()).isEqualTo("api");
+                    assertThat(api.getBody().policies().get("free").remaining()).isEqualTo(10);
+
+                    assertThat(endpoint.reset("api", "v1", "ip:2001:db8:0:1:0:0:0:0", "64").getStatus()).isEqualTo(204);
+                    assertThat(enforcer.peek("api/v1", key).get("free").remaining()).isEqualTo(10);
+                    assertThat(endpoint.client("api", "v1").getStatus()).isEqualTo(200); // key "v1" under "api"
+                    assertThat(endpoint.client("api", "v1", " ").getStatus()).isEqualTo(400);
+                    assertThat(endpoint.client("apiv1", "ip:192.0.2.1").getStatus()).isEqualTo(404);
+                });
+    }
 }
