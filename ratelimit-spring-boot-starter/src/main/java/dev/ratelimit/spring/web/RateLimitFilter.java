@@ -40,7 +40,8 @@ import org.springframework.web.util.pattern.PatternParseException;
  * <p>A request is decided once, however often it passes the filter: only its {@code REQUEST}
  * dispatch is limited (not the forwards, includes, error pages and async dispatches that follow),
  * and a filter that finds its own rules among the decisions the request has gathered (say it is
- * registered twice, or also in a Spring Security chain) lets it through. That result is a request
+ * registered twice, or also in a Spring Security chain) lets it through; a rule already decided
+ * by a {@code @RateLimited} call is skipped, and the filter's other rules still apply. That result is a request
  * attribute the filter reads and writes anyway, so the guard costs no attribute of its own:
  * {@code OncePerRequestFilter}'s get, set and remove on every request measured about 0.2 µs in a
  * profile under load.
@@ -137,9 +138,12 @@ public final class RateLimitFilter implements Filter {
             return;
         }
         Object earlier = request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE);
-        if (earlier instanceof RateLimitResult gathered && decidedAlready(gathered, matching)) {
-            chain.doFilter(request, response);
-            return;
+        if (earlier instanceof RateLimitResult gathered) {
+            matching = undecided(gathered, matching);
+            if (matching.isEmpty()) {
+                chain.doFilter(request, response);
+                return;
+            }
         }
         String clientTier = tiers.resolve(request);
         if (rejectUnknownApiKeys && clientTier == null) {
@@ -186,13 +190,30 @@ public final class RateLimitFilter implements Filter {
         }
     }
 
-    /** Whether one of this filter's matching rules has decided the request: this filter has seen it before. */
-    private static boolean decidedAlready(RateLimitResult gathered, List<WebRule> matching) {
-        for (RuleDecision decision : gathered.decisions()) {
-            for (WebRule rule : matching) {
-                if (rule.name().equals(decision.rule())) {
-                    return true;
+    /**
+     * The matching rules that have not decided the request yet. A rule has when this filter saw the
+     * request before (registered twice, say), or when a {@code @RateLimited} call under the same
+     * rule ran first; the request must not pay twice for it, but the other rules still apply.
+     */
+    private static List<WebRule> undecided(RateLimitResult gathered, List<WebRule> matching) {
+        List<WebRule> left = null;
+        for (int i = 0; i < matching.size(); i++) {
+            WebRule rule = matching.get(i);
+            if (decides(gathered, rule)) {
+                if (left == null) {
+                    left = new ArrayList<>(matching.subList(0, i));
                 }
+            } else if (left != null) {
+                left.add(rule);
+            }
+        }
+        return left == null ? matching : left;
+    }
+
+    private static boolean decides(RateLimitResult gathered, WebRule rule) {
+        for (RuleDecision decision : gathered.decisions()) {
+            if (rule.name().equals(decision.rule())) {
+                return true;
             }
         }
         return false;

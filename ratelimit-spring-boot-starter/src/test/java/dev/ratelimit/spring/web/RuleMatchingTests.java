@@ -8,8 +8,12 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
+import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimitResult;
+import dev.ratelimit.spring.RuleDecision;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -118,6 +122,31 @@ class RuleMatchingTests {
             filter.doFilter(new MockHttpServletRequest("GET", "/x"), next, (last, lastResponse) -> {
             });
             assertThat(next.getHeader("X-RateLimit-Remaining")).isEqualTo("0");
+        });
+    }
+
+    /**
+     * A {@code @RateLimited} call under rule x that ran before the filter (in a servlet filter of
+     * the application's, say) has decided x for the request; the filter must not take x again, nor
+     * skip its other rule.
+     */
+    @Test
+    void aRuleAnAnnotatedCallDecidedFirstIsSkippedButTheOthersAreNot() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x", "ratelimit.rules[1].name=all",
+                "ratelimit.rules[1].key=ip").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+            request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE,
+                    enforcer.enforce(List.of(new RateLimitEnforcer.Check("x", "free", "ip:127.0.0.1", 1))));
+            boolean[] reached = new boolean[1];
+            filter.doFilter(request, new MockHttpServletResponse(), (last, lastResponse) -> reached[0] = true);
+
+            assertThat(reached[0]).isTrue();
+            assertThat(enforcer.peek("x", "ip:127.0.0.1").get("free").remaining()).isEqualTo(1);
+            assertThat(enforcer.peek("all", "ip:127.0.0.1").get("free").remaining()).isEqualTo(1);
+            assertThat(((RateLimitResult) request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE)).decisions())
+                    .extracting(RuleDecision::rule).containsExactly("x", "all");
         });
     }
 
