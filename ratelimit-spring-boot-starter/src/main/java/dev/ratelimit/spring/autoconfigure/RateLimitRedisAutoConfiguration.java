@@ -8,6 +8,7 @@ import dev.ratelimit.spring.web.RateLimitResponses;
 import dev.ratelimit.spring.web.RedisUnavailableHandler;
 import java.util.ArrayList;
 import java.util.List;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
@@ -18,6 +19,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -51,17 +53,31 @@ public final class RateLimitRedisAutoConfiguration {
         {"dev.ratelimit.redis.RedisRateLimiter", "dev.ratelimit:ratelimit-redis"},
         {"org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory",
             "org.springframework.boot:spring-boot-starter-data-redis"},
+        {"org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails",
+            "org.springframework.boot:spring-boot-starter-data-redis"},
     };
 
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass({RedisRateLimiter.class, LettuceConnectionFactory.class})
+    @ConditionalOnClass({RedisRateLimiter.class, LettuceConnectionFactory.class, DataRedisConnectionDetails.class})
     @EnableConfigurationProperties(RateLimitRedisProperties.class)
     static class RedisStoreConfiguration {
 
         /** Injected directly, so that the store (and its connection) closes before the client. */
         @Bean(destroyMethod = "close")
         @ConditionalOnMissingBean
-        RedisStore rateLimitRedisStore(RateLimitRedisProperties properties, RedisConnectionFactory factory) {
+        RedisStore rateLimitRedisStore(RateLimitRedisProperties properties, RedisConnectionFactory factory,
+                ObjectProvider<DataRedisConnectionDetails> details) {
+            DataRedisConnectionDetails connection = details.getIfAvailable();
+            if (connection != null && connection.getMasterReplica() != null) {
+                // The store opens its one connection on the factory's native RedisClient, which a
+                // static master/replica set-up leaves without a node of its own; and a static list
+                // would not follow a failover, so permits could be taken on a demoted master.
+                throw new RedisStoreException("ratelimit.store=redis does not support a static master/replica"
+                        + " set-up (spring.data.redis.masterreplica.nodes)",
+                        "Point spring.data.redis at the master (spring.data.redis.url or host and port),"
+                                + " or use Sentinel or Cluster, which follow a failover.",
+                        null);
+            }
             if (!(factory instanceof LettuceConnectionFactory lettuce)) {
                 throw new RedisStoreException("ratelimit.store=redis needs Spring Data Redis's Lettuce client, but the"
                         + " RedisConnectionFactory is a " + factory.getClass().getName(),
@@ -135,7 +151,7 @@ public final class RateLimitRedisAutoConfiguration {
     static List<String> missing(ClassLoader classLoader) {
         List<String> missing = new ArrayList<>();
         for (String[] dependency : DEPENDENCIES) {
-            if (!ClassUtils.isPresent(dependency[0], classLoader)) {
+            if (!ClassUtils.isPresent(dependency[0], classLoader) && !missing.contains(dependency[1])) {
                 missing.add(dependency[1]);
             }
         }

@@ -284,6 +284,19 @@ class RateLimitRedisAutoConfigurationTests {
     }
 
     @Test
+    void aStaticMasterReplicaSetupStopsTheApplicationNamingIt() {
+        String node = TestRedis.uri().getHost() + ":" + TestRedis.uri().getPort();
+        runner.withPropertyValues("ratelimit.store=redis", "spring.data.redis.masterreplica.nodes=" + node,
+                        "ratelimit.redis.key-prefix=" + TestRedis.prefix(), "ratelimit.redis.command-timeout=500ms")
+                .run(context -> {
+                    FailureAnalysis analysis = analyze(context);
+                    assertThat(analysis.getDescription()).startsWith("ratelimit.store=redis does not support a static"
+                            + " master/replica set-up (spring.data.redis.masterreplica.nodes)");
+                    assertThat(analysis.getAction()).contains("use Sentinel or Cluster");
+                });
+    }
+
+    @Test
     void healthIndicatorCanBeSwitchedOff() {
         redis(sharedRedis(), "management.health.ratelimit-redis.enabled=false")
                 .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean("rateLimitRedisHealthIndicator"));
