@@ -34,7 +34,7 @@ public record Policy(Algorithm algorithm, List<Limit> limits) {
             for (Limit limit : limits) {
                 if (limit.capacity() > MAX_LOG_CAPACITY) {
                     throw new IllegalArgumentException("capacity of limit " + limit + " must be at most "
-                            + MAX_LOG_CAPACITY + " for SLIDING_WINDOW_LOG, which keeps one entry per permit;"
+                            + MAX_LOG_CAPACITY + " for SLIDING_WINDOW_LOG, which keeps up to one entry per permit;"
                             + " use SLIDING_WINDOW_COUNTER for large limits");
                 }
             }

@@ -16,7 +16,8 @@ public interface RateLimitListener {
 
     /**
      * The enforcer registered a rule: those of {@code ratelimit.rules} while it is being built, a
-     * {@code @RateLimited} method's own when the method is first called. Lets a listener set up
+     * {@code @RateLimited} method's own when the aspect checks the annotated methods at start-up
+     * (or on the first call, for a bean created later, such as a lazy one). Lets a listener set up
      * what it keeps per rule before the first decision. Does nothing by default.
      *
      * @param rule the rule as it is enforced
