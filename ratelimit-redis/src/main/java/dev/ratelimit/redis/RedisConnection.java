@@ -3,7 +3,6 @@ package dev.ratelimit.redis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.StringCodec;
@@ -26,10 +25,10 @@ import java.util.function.Supplier;
 final class RedisConnection implements AutoCloseable {
 
     /**
-     * What a limiter sends on, both of one Lettuce connection: the connection itself, to dispatch
-     * its scripts as commands of its own (see {@link ScriptRunner}), and {@code keys} to delete.
+     * What a limiter sends on: the Lettuce connection, to dispatch its scripts and deletes as
+     * commands of its own (see {@link ScriptRunner}).
      */
-    record Commands(StatefulConnection<String, String> connection, RedisKeyAsyncCommands<String, String> keys) {
+    record Commands(StatefulConnection<String, String> connection) {
     }
 
     /** A connection just opened, and whether the limiter owns it (closes it on close). */
@@ -70,14 +69,14 @@ final class RedisConnection implements AutoCloseable {
     private static Supplier<Opened> opener(RedisClient client) {
         return () -> {
             StatefulRedisConnection<String, String> open = client.connect(StringCodec.UTF8);
-            return new Opened(open, new Commands(open, open.async()));
+            return new Opened(open, new Commands(open));
         };
     }
 
     private static Supplier<Opened> opener(RedisClusterClient client) {
         return () -> {
             StatefulRedisClusterConnection<String, String> open = client.connect(StringCodec.UTF8);
-            return new Opened(open, new Commands(open, open.async()));
+            return new Opened(open, new Commands(open));
         };
     }
 

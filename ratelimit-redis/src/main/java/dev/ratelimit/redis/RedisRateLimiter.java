@@ -508,11 +508,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             LuaPolicy lua = LuaPolicy.of(policy != null ? policy : new Policy(algorithm, limits));
             if (connection != null) {
                 return new RedisRateLimiter(this, lua, RedisConnection.given(
-                        new RedisConnection.Commands(connection, connection.async()), false));
+                        new RedisConnection.Commands(connection), false));
             }
             if (clusterConnection != null) {
                 return new RedisRateLimiter(this, lua, RedisConnection.given(
-                        new RedisConnection.Commands(clusterConnection, clusterConnection.async()), true));
+                        new RedisConnection.Commands(clusterConnection), true));
             }
             if (shared != null) {
                 RedisRateLimiter limiter = new RedisRateLimiter(this, lua, shared.connection());

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Runs one limiter's script with {@code EVALSHA}, for one key or several.
+ * Runs one limiter's script with {@code EVALSHA}, for one key or several, and deletes keys for
+ * {@code reset}.
  *
  * <p>The digest is computed locally, so nothing is loaded up front: the first call on a node, or
  * the first after a restart or failover flushed its script cache, gets {@code NOSCRIPT} and is
@@ -70,7 +71,7 @@ final class ScriptRunner {
                 });
     }
 
-    /** Sends one script call as an {@link Once}, as Lettuce's own async dispatch does for a command. */
+    /** Sends one call as an {@link Once}, as Lettuce's own async dispatch does for a command. */
     private static CompletableFuture<long[]> dispatch(StatefulConnection<String, String> open, CommandType type,
                                                       CommandArgs<String, String> args) {
         AsyncCommand<String, String, long[]> command = new AsyncCommand<>(new Once(type, args));
@@ -99,8 +100,12 @@ final class ScriptRunner {
      * command's buffer, with the same bytes for ASCII text.
      */
     private static CommandArgs<String, String> scriptArgs(String shaOrScript, String[] keys, String[] args) {
-        return new CommandArgs<>(ascii(keys) ? StringCodec.ASCII : StringCodec.UTF8)
-                .add(shaOrScript).add(keys.length).addKeys(keys).addValues(args);
+        return new CommandArgs<>(codec(keys)).add(shaOrScript).add(keys.length).addKeys(keys).addValues(args);
+    }
+
+    /** The codec for {@code keys}: {@link StringCodec#ASCII} when it writes the same bytes (see {@link #scriptArgs}). */
+    private static StringCodec codec(String[] keys) {
+        return ascii(keys) ? StringCodec.ASCII : StringCodec.UTF8;
     }
 
     private static boolean ascii(String[] texts) {
@@ -115,10 +120,11 @@ final class ScriptRunner {
     }
 
     /**
-     * A script call that Redis runs once at most. When a connection drops, Lettuce (at-least-once,
-     * its default) sends again, on the next connection, every command that had no reply yet; for
-     * a script that may already have run, that decides twice, taking the permits twice. Its
-     * {@code replayFilter} does not help: in 6.8 it spares commands written while disconnected,
+     * A script call, or reset's {@code DEL}, that Redis runs once at most. When a connection
+     * drops, Lettuce (at-least-once, its default) sends again, on the next connection, every
+     * command that had no reply yet; for a script that may already have run, that decides twice,
+     * taking the permits twice, and a {@code DEL} sent again wipes the permits taken since it ran.
+     * Its {@code replayFilter} does not help: in 6.8 it spares commands written while disconnected,
      * not those already sent. So the second time Lettuce writes this command, unless the first
      * send was answered with a cluster redirection ({@code MOVED}, {@code ASK}: not run there), it
      * writes {@code PING} in its place, which keeps replies in step, and fails: the limiter then
@@ -149,8 +155,9 @@ final class ScriptRunner {
 
     /**
      * A script's reply, a flat array of integers, read straight into a long[]: Lettuce's MULTI
-     * output would build a list of boxed Longs only for {@link Reply} to unbox. Anything else in
-     * the reply makes Lettuce fail the command (it catches what an output throws).
+     * output would build a list of boxed Longs only for {@link Reply} to unbox; or {@code DEL}'s,
+     * a bare integer, read as an array of one. Anything else in the reply makes Lettuce fail the
+     * command (it catches what an output throws).
      */
     static final class Longs extends CommandOutput<String, String, long[]> {
         private int next;
@@ -165,7 +172,7 @@ final class ScriptRunner {
         /** Fails the call, which was not sent again; the PING's reply that answers in its place is ignored. */
         void refuse() {
             refused = true;
-            setError("the connection to Redis dropped before the script's reply came; it is not sent again,"
+            setError("the connection to Redis dropped before the reply came; the command is not sent again,"
                     + " since it may have run");
         }
 
@@ -193,14 +200,27 @@ final class ScriptRunner {
 
         @Override
         public void set(long integer) {
+            if (output == null) {
+                output = new long[] {integer}; // no array came first: a bare integer
+                next = 1;
+                return;
+            }
             output[next++] = integer;
         }
     }
 
-    /** Deletes {@code keys}, which share one slot. */
+    /**
+     * Deletes {@code keys}, which share one slot, sent as an {@link Once} as the scripts are: a
+     * {@code DEL} sent again after a reconnect would delete the permits taken since it ran. Its
+     * keys are added as keys, so that a cluster connection routes it by the first one.
+     *
+     * @throws RedisUnavailableException if Redis failed, the connection dropped before the reply,
+     *                                   or no reply came in time
+     */
     void delete(String[] keys) {
         long deadline = System.nanoTime() + timeoutNanos;
-        await(connection.commands(deadline).keys().del(keys), deadline);
+        StatefulConnection<String, String> open = connection.commands(deadline).connection();
+        await(dispatch(open, CommandType.DEL, new CommandArgs<>(codec(keys)).addKeys(keys)), deadline);
     }
 
     /**

@@ -98,7 +98,7 @@ class CoalescerTest {
             LuaPolicy lua = LuaPolicy.of(new dev.ratelimit.core.Policy(Algorithm.TOKEN_BUCKET,
                     List.of(Limit.of(5, Duration.ofHours(1)))));
             ScriptRunner runner = new ScriptRunner(RedisConnection.given(
-                    new RedisConnection.Commands(connection, connection.async()), true), lua,
+                    new RedisConnection.Commands(connection), true), lua,
                     Duration.ofSeconds(10).toNanos());
             Coalescer coalescer = new Coalescer(runner, lua, new CircuitBreaker(1_000_000_000L, FailureMode.OPEN), true);
             String prefix = TestRedis.prefix();

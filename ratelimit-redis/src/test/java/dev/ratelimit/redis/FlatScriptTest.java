@@ -41,7 +41,7 @@ class FlatScriptTest {
     static void connect() {
         client = TestRedis.client();
         connection = client.connect();
-        commands = RedisConnection.given(new RedisConnection.Commands(connection, connection.async()), false);
+        commands = RedisConnection.given(new RedisConnection.Commands(connection), false);
     }
 
     @AfterAll
@@ -302,7 +302,7 @@ class FlatScriptTest {
             RedisClient own = RedisClient.create(redis.uri());
             try (StatefulRedisConnection<String, String> ownConnection = own.connect()) {
                 RedisConnection ownCommands = RedisConnection.given(
-                        new RedisConnection.Commands(ownConnection, ownConnection.async()), false);
+                        new RedisConnection.Commands(ownConnection), false);
                 LuaPolicy flat = LuaPolicy.of(new Policy(algorithm, List.of(Limit.of(100, Duration.ofHours(1)))));
                 ScriptRunner runner = new ScriptRunner(ownCommands, flat, TIMEOUT_NANOS);
                 // The leaky bucket lets one request go per instant, and these share one: they reserve.

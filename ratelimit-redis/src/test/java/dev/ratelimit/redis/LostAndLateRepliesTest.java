@@ -56,6 +56,38 @@ class LostAndLateRepliesTest {
     }
 
     /**
+     * The connection drops after Redis ran reset's DEL but before its reply arrived, and other
+     * requests take permits on the key before the limiter reconnects. Lettuce re-sent the DEL once
+     * reconnected, which wiped those permits too: 10 remaining where 5 were taken.
+     */
+    @Test
+    void aResetWhoseReplyIsLostIsNotSentAgain() throws Exception {
+        String prefix = TestRedis.prefix();
+        Limit limit = Limit.of(10, Duration.ofHours(1));
+        RedisClient direct = TestRedis.client();
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(viaProxy).limit(limit).keyPrefix(prefix)
+                .failureMode(FailureMode.CLOSED).commandTimeout(Duration.ofSeconds(5)).build();
+             RedisRateLimiter other = RedisRateLimiter.builder().client(direct).limit(limit).keyPrefix(prefix)
+                     .commandTimeout(Duration.ofSeconds(5)).build()) {
+            assertThat(limiter.tryAcquire("k", 3).remaining()).isEqualTo(7);
+            proxy.holdReconnect();
+            proxy.dropNextReply();
+            CompletableFuture<Void> reset = CompletableFuture.runAsync(() -> limiter.reset("k"));
+            proxy.awaitDropped(); // the DEL has run in Redis; its reply is lost with the connection
+            assertThat(other.tryAcquire("k", 5).remaining()).as("taken after the DEL ran").isEqualTo(5);
+            proxy.releaseReconnect();
+            Throwable failure = reset.handle((done, error) -> error).get(10, TimeUnit.SECONDS);
+            assertThat(other.peek("k").remaining()).as("the permits taken since the DEL ran (reset: %s)", failure)
+                    .isEqualTo(5);
+            assertThat(failure).as("the reset, which may have run").isNotNull()
+                    .cause().isInstanceOf(RedisUnavailableException.class);
+            assertThat(limiter.failedCalls()).as("the lost reply is a failure").isEqualTo(1);
+        } finally {
+            direct.shutdown();
+        }
+    }
+
+    /**
      * The interleaving: a denial is decided in Redis, reset deletes the key, and only then does the
      * denial's reply arrive. Caching it would deny from this node for an hour a key Redis has no
      * state for.

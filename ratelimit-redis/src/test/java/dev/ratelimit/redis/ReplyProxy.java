@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
  * A loopback TCP proxy to the shared Redis that can lose or delay one reply, to place a failure
  * between Redis running a command and the client hearing of it. Arm it, then send: the next chunk
  * of replies Redis sends is then dropped with the connection ({@link #dropNextReply()}) or held
- * back until the client's next request has passed on to Redis ({@link #holdNextReply()}).
+ * back until the client's next request has passed on to Redis ({@link #holdNextReply()}). It can
+ * also keep new connections from reaching Redis ({@link #holdReconnect()}), so that a test acts
+ * while the client has lost its connection and before it has its next.
  * Accepts a bounded number of connections; every thread is a daemon.
  */
 final class ReplyProxy implements AutoCloseable {
@@ -31,6 +33,8 @@ final class ReplyProxy implements AutoCloseable {
     private Mode next = Mode.PASS;                          // guarded by lock
     private CountDownLatch held = new CountDownLatch(1);    // guarded by lock
     private CountDownLatch release = new CountDownLatch(1); // guarded by lock
+    private CountDownLatch dropped = new CountDownLatch(1); // guarded by lock
+    private CountDownLatch reconnect;                       // guarded by lock; null while connections pass
 
     ReplyProxy() {
         RedisURI redis = TestRedis.uri();
@@ -43,11 +47,15 @@ final class ReplyProxy implements AutoCloseable {
             try {
                 for (int i = 0; i < MAX_CONNECTIONS; i++) {
                     Socket client = server.accept();
+                    if (!awaitReconnect()) {
+                        closeQuietly(client);
+                        continue;
+                    }
                     Socket upstream = new Socket(redis.getHost(), redis.getPort());
                     daemon(() -> pump(client, upstream, false));
                     daemon(() -> pump(upstream, client, true));
                 }
-            } catch (IOException closed) {
+            } catch (IOException | InterruptedException closed) {
                 // the proxy was closed
             }
         });
@@ -62,7 +70,48 @@ final class ReplyProxy implements AutoCloseable {
     void dropNextReply() {
         synchronized (lock) {
             next = Mode.DROP;
+            dropped = new CountDownLatch(1);
         }
+    }
+
+    /** Waits until the reply {@link #dropNextReply()} armed for has been dropped and its connection closed. */
+    void awaitDropped() throws InterruptedException {
+        CountDownLatch latch;
+        synchronized (lock) {
+            latch = dropped;
+        }
+        if (!latch.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("no reply came to drop");
+        }
+    }
+
+    /**
+     * Keeps every connection accepted from now on from reaching Redis until {@link #releaseReconnect()}:
+     * the client's handshake waits, and with it everything the client would send again.
+     */
+    void holdReconnect() {
+        synchronized (lock) {
+            reconnect = new CountDownLatch(1);
+        }
+    }
+
+    /** Lets held and later connections through to Redis. */
+    void releaseReconnect() {
+        synchronized (lock) {
+            if (reconnect != null) {
+                reconnect.countDown();
+                reconnect = null;
+            }
+        }
+    }
+
+    /** Whether a connection just accepted may go on to Redis: false if held longer than the limit. */
+    private boolean awaitReconnect() throws InterruptedException {
+        CountDownLatch latch;
+        synchronized (lock) {
+            latch = reconnect;
+        }
+        return latch == null || latch.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS);
     }
 
     /** Holds the next chunk of replies until the client's next request has been passed on to Redis. */
@@ -87,6 +136,7 @@ final class ReplyProxy implements AutoCloseable {
 
     private void pump(Socket from, Socket to, boolean replies) {
         byte[] buffer = new byte[8192];
+        CountDownLatch droppedNow = null;
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) > 0) {
@@ -99,6 +149,9 @@ final class ReplyProxy implements AutoCloseable {
                         next = Mode.PASS;
                         heldNow = held;
                         releaseNow = release;
+                        if (mode == Mode.DROP) {
+                            droppedNow = dropped;
+                        }
                     }
                     if (mode == Mode.DROP) {
                         break;
@@ -125,6 +178,9 @@ final class ReplyProxy implements AutoCloseable {
         } finally {
             closeQuietly(from);
             closeQuietly(to);
+            if (droppedNow != null) {
+                droppedNow.countDown(); // counted only once both sockets are closed
+            }
         }
     }
 

@@ -36,7 +36,7 @@ class ScriptRunnerTest {
     void aScriptErrorFailsTheCallAndTheNextCallSucceeds() {
         LuaPolicy lua = LuaPolicy.of(new Policy(Algorithm.TOKEN_BUCKET, List.of(Limit.of(3, Duration.ofMinutes(1)))));
         ScriptRunner runner = new ScriptRunner(
-                RedisConnection.given(new RedisConnection.Commands(connection, connection.async()), false), lua,
+                RedisConnection.given(new RedisConnection.Commands(connection), false), lua,
                 Duration.ofSeconds(2).toNanos());
         String[] key = {TestRedis.prefix() + "{bucket}"};
         String[] args = lua.args(new LuaPolicy.Request[] {new LuaPolicy.Request("1000000", "a", 1, 0)}, 0, 1);
