@@ -121,7 +121,7 @@ final class RedisConnection implements AutoCloseable {
             return commands;
         }
         if (closed) {
-            throw new RedisUnavailableException("the limiter is closed", null);
+            throw new RedisUnavailableException("the connection to Redis is closed", null);
         }
         if (attempt == null) {
             attempt = CompletableFuture.supplyAsync(opener, task -> {
@@ -154,6 +154,9 @@ final class RedisConnection implements AutoCloseable {
     @Override
     public synchronized void close() throws Exception {
         closed = true;
+        // Forget the commands, so that isOpen says so and later calls fail here, named, rather
+        // than on a Lettuce connection closed under them (or, when given, still working for another owner).
+        commands = null;
         if (!owned) {
             return;
         }

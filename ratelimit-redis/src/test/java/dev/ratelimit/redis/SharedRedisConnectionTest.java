@@ -51,4 +51,21 @@ class SharedRedisConnectionTest {
             client.shutdown();
         }
     }
+
+    @Test
+    void onceClosedItIsNotOpenAndItsLimitersStopReachingRedis() {
+        RedisClient client = TestRedis.client();
+        try (SharedRedisConnection shared = SharedRedisConnection.of(client)) {
+            RedisRateLimiter limiter = limiter(shared, FailureMode.CLOSED).build();
+            assertThat(limiter.tryAcquire("a").allowed()).isTrue();
+            shared.close();
+            assertThat(shared.isOpen()).isFalse();
+            assertThatThrownBy(() -> limiter.tryAcquire("a")).isInstanceOf(RedisUnavailableException.class)
+                    .hasMessageContaining("the connection to Redis is closed");
+            assertThatThrownBy(shared::connect).isInstanceOf(RedisUnavailableException.class)
+                    .hasMessageContaining("the connection to Redis is closed");
+        } finally {
+            client.shutdown();
+        }
+    }
 }
