@@ -33,9 +33,9 @@ import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
  * <p>{@code {key}} is the limiter key as the rule builds it ({@code ip:192.0.2.1},
  * {@code key:<api key>}, {@code user:alice}); it may span several path segments, as a grouped IPv6
  * client does ({@code ip:2001:db8:0:1:0:0:0:0/64}), and so may {@code {rule}}, for a rule whose
- * name holds {@code /}: the longest rule name the path starts with is the rule. Keys are never listed, and responses show them
- * redacted ({@link ClientKeys#redact}). The endpoint can reset limits: expose it only where
- * operators alone can reach it.
+ * name holds {@code /}: the longest rule name the path starts with is the rule. Keys are never
+ * listed, and responses show them redacted ({@link ClientKeys#redact}). The endpoint can reset
+ * limits: expose it only where operators alone can reach it.
  */
 @WebEndpoint(id = "ratelimits")
 public final class RateLimitsEndpoint {
@@ -73,7 +73,8 @@ public final class RateLimitsEndpoint {
         if (target.refusal() == 0) {
             enforcer.reset(target.rule(), target.key());
         }
-        return new WebEndpointResponse<>(target.refusal() != 0 ? target.refusal() : WebEndpointResponse.STATUS_NO_CONTENT);
+        return new WebEndpointResponse<>(
+                target.refusal() != 0 ? target.refusal() : WebEndpointResponse.STATUS_NO_CONTENT);
     }
 
     /** The rule and the client key a request names, or the status that refuses it. */

@@ -41,8 +41,8 @@ import org.springframework.web.util.pattern.PatternParseException;
  * dispatch is limited (not the forwards, includes, error pages and async dispatches that follow),
  * and a filter that finds its own rules among the decisions the request has gathered (say it is
  * registered twice, or also in a Spring Security chain) lets it through; a rule already decided
- * by a {@code @RateLimited} call is skipped, and the filter's other rules still apply. That result is a request
- * attribute the filter reads and writes anyway, so the guard costs no attribute of its own:
+ * by a {@code @RateLimited} call is skipped, and the filter's other rules still apply. That result
+ * is a request attribute the filter reads and writes anyway, so the guard costs no attribute of its own:
  * {@code OncePerRequestFilter}'s get, set and remove on every request measured about 0.2 µs in a
  * profile under load.
  */
