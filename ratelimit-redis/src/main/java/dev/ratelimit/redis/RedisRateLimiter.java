@@ -174,7 +174,12 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
      * reply was on its way; other nodes may still deny it from their caches until their cached
      * retry time.
      *
-     * @throws RedisUnavailableException in {@link FailureMode#CLOSED} when Redis cannot delete it
+     * <p>Unlike a decision, a reset that Redis did not confirm is never left to the failure mode:
+     * whatever the mode, it throws, since an operator told "done" would believe the client's
+     * limits were restored while Redis still holds its counts.
+     *
+     * @throws RedisUnavailableException when Redis did not delete it (the key may or may not be
+     *                                   gone), or while the circuit breaker keeps calls from Redis
      */
     @Override
     public void reset(String key) {
@@ -186,15 +191,16 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             local.reset(key);
         }
         if (!breaker.allow()) {
-            unavailable(null);
-            return;
+            throw new RedisUnavailableException("Redis cannot reset the key: circuit breaker open after "
+                    + breaker.lastError(), null);
         }
         try {
             runner.delete(new String[] {keys.key(key)});
             breaker.succeeded();
         } catch (RuntimeException e) {
             breaker.failed(e);
-            unavailable(e);
+            throw e instanceof RedisUnavailableException unavailable ? unavailable
+                    : new RedisUnavailableException("Redis failed to reset: " + e, e);
         } finally {
             if (denyCache != null) {
                 // a call sent after the first invalidation may still have been decided before the DEL

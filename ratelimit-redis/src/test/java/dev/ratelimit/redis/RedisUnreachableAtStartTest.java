@@ -42,6 +42,18 @@ class RedisUnreachableAtStartTest {
                 .circuitBreakerWait(Duration.ofMillis(100)).keyPrefix(TestRedis.prefix()).limit(limit);
     }
 
+    /** A reset is an operator's act, not a decision: no failure mode may report one that did not happen. */
+    @Test
+    void aResetRedisDidNotConfirmThrowsInEveryFailureMode() {
+        for (FailureMode mode : List.of(FailureMode.OPEN, FailureMode.LOCAL)) {
+            try (RedisRateLimiter limiter = limiter(mode, Limit.of(1, Duration.ofDays(1))).build()) {
+                // refused by the open breaker, or by the probe it lets through: either way, not done
+                assertThatThrownBy(() -> limiter.reset("k")).as(mode.name())
+                        .isInstanceOf(RedisUnavailableException.class);
+            }
+        }
+    }
+
     @Test
     void openModeBuildsAdmitsAndUsesRedisOnceItAnswers() throws InterruptedException {
         try (RedisRateLimiter limiter = limiter(FailureMode.OPEN, Limit.of(1, Duration.ofDays(1))).build()) {

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -40,6 +42,8 @@ import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
 @WebEndpoint(id = "ratelimits")
 public final class RateLimitsEndpoint {
 
+    private static final Log LOG = LogFactory.getLog(RateLimitsEndpoint.class);
+
     private final RateLimitEnforcer enforcer;
 
     /** Reports on and resets the limiters of {@code enforcer}. */
@@ -66,15 +70,25 @@ public final class RateLimitsEndpoint {
         return new WebEndpointResponse<>(new Client(target.rule(), ClientKeys.redact(target.key()), policies));
     }
 
-    /** Forgets a client under {@code rule}: 204, or 404 for an unknown rule, 400 for a blank key. */
+    /**
+     * Forgets a client under {@code rule}: 204, or 404 for an unknown rule, 400 for a blank key,
+     * 503 when the store could not confirm the reset (Redis unreachable, say): the client's limits
+     * may then be restored in some of the rule's tiers, or none, and trying again is safe.
+     */
     @DeleteOperation
     public WebEndpointResponse<Void> reset(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
         Target target = target(rule, key);
-        if (target.refusal() == 0) {
-            enforcer.reset(target.rule(), target.key());
+        if (target.refusal() != 0) {
+            return new WebEndpointResponse<>(target.refusal());
         }
-        return new WebEndpointResponse<>(
-                target.refusal() != 0 ? target.refusal() : WebEndpointResponse.STATUS_NO_CONTENT);
+        try {
+            enforcer.reset(target.rule(), target.key());
+        } catch (RuntimeException e) {
+            // not a 204: an operator must not be told a reset happened that the store did not confirm
+            LOG.warn("Reset under rule " + target.rule() + " failed: " + e.getMessage());
+            return new WebEndpointResponse<>(WebEndpointResponse.STATUS_SERVICE_UNAVAILABLE);
+        }
+        return new WebEndpointResponse<>(WebEndpointResponse.STATUS_NO_CONTENT);
     }
 
     /** The rule and the client key a request names, or the status that refuses it. */

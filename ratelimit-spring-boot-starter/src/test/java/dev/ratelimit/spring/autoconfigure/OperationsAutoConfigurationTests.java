@@ -2,11 +2,16 @@ package dev.ratelimit.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.core.Decision;
+import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.spring.RateLimitEnforcer;
+import dev.ratelimit.spring.RateLimiterFactory;
 import dev.ratelimit.spring.actuate.RateLimitsEndpoint;
 import dev.ratelimit.spring.metrics.RateLimitMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -121,5 +126,46 @@ class OperationsAutoConfigurationTests {
                     assertThat(endpoint.client("api", "v1", " ").getStatus()).isEqualTo(400);
                     assertThat(endpoint.client("apiv1", "ip:192.0.2.1").getStatus()).isEqualTo(404);
                 });
+    }
+
+    /** A store that cannot confirm a reset (Redis down) must not be reported as having done it. */
+    @Test
+    void aResetTheStoreDidNotConfirmIsA503NotA204() {
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits")
+                .withBean(RateLimiterFactory.class, () -> (name, policy) -> new ResetRefused(
+                        RateLimiter.builder().algorithm(policy.algorithm()).limits(policy.limits()).build()))
+                .run(context -> {
+                    RateLimitsEndpoint endpoint = context.getBean(RateLimitsEndpoint.class);
+                    assertThat(endpoint.reset("api", "ip:192.0.2.1").getStatus()).isEqualTo(503);
+                    assertThat(endpoint.client("api", "ip:192.0.2.1").getStatus()).isEqualTo(200);
+                });
+    }
+
+    /** Decides as {@code delegate} does, and refuses every reset as an unreachable store would. */
+    private record ResetRefused(RateLimiter delegate) implements RateLimiter {
+        @Override
+        public Decision tryAcquire(String key, long permits) {
+            return delegate.tryAcquire(key, permits);
+        }
+
+        @Override
+        public Decision peek(String key) {
+            return delegate.peek(key);
+        }
+
+        @Override
+        public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
+            return delegate.acquire(key, permits, maxWait);
+        }
+
+        @Override
+        public void reset(String key) {
+            throw new IllegalStateException("the store is unreachable");
+        }
+
+        @Override
+        public Policy policy() {
+            return delegate.policy();
+        }
     }
 }
