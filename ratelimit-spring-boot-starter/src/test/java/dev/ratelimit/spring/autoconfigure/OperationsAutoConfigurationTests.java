@@ -2,8 +2,7 @@ package dev.ratelimit.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ratelimit.core.Decision;
-import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.ForwardingRateLimiter;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimiterFactory;
@@ -11,7 +10,6 @@ import dev.ratelimit.spring.actuate.RateLimitsEndpoint;
 import dev.ratelimit.spring.metrics.RateLimitMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -141,31 +139,15 @@ class OperationsAutoConfigurationTests {
                 });
     }
 
-    /** Decides as {@code delegate} does, and refuses every reset as an unreachable store would. */
-    private record ResetRefused(RateLimiter delegate) implements RateLimiter {
-        @Override
-        public Decision tryAcquire(String key, long permits) {
-            return delegate.tryAcquire(key, permits);
-        }
-
-        @Override
-        public Decision peek(String key) {
-            return delegate.peek(key);
-        }
-
-        @Override
-        public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
-            return delegate.acquire(key, permits, maxWait);
+    /** Decides as its delegate does, and refuses every reset as an unreachable store would. */
+    private static final class ResetRefused extends ForwardingRateLimiter {
+        ResetRefused(RateLimiter delegate) {
+            super(delegate);
         }
 
         @Override
         public void reset(String key) {
             throw new IllegalStateException("the store is unreachable");
-        }
-
-        @Override
-        public Policy policy() {
-            return delegate.policy();
         }
     }
 }

@@ -10,7 +10,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import dev.ratelimit.core.Decision;
-import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.ForwardingRateLimiter;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.core.Ticker;
 import dev.ratelimit.core.ManualTicker;
@@ -174,32 +174,17 @@ class ResponseFormatTests {
     }
 
     private static RateLimiter recording(RateLimiter limiter, Set<String> keys) {
-        return new RateLimiter() {
+        return new ForwardingRateLimiter(limiter) {
             @Override
             public Decision tryAcquire(String key, long permits) {
                 keys.add(key);
-                return limiter.tryAcquire(key, permits);
-            }
-
-            @Override
-            public Decision peek(String key) {
-                return limiter.peek(key);
+                return super.tryAcquire(key, permits);
             }
 
             @Override
             public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
                 keys.add(key);
-                return limiter.acquire(key, permits, maxWait);
-            }
-
-            @Override
-            public void reset(String key) {
-                limiter.reset(key);
-            }
-
-            @Override
-            public Policy policy() {
-                return limiter.policy();
+                return super.acquire(key, permits, maxWait);
             }
         };
     }
