@@ -80,9 +80,7 @@ final class ReplyProxy implements AutoCloseable {
         synchronized (lock) {
             latch = dropped;
         }
-        if (!latch.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("no reply came to drop");
-        }
+        awaitWithinLimit(latch, "no reply came to drop");
     }
 
     /**
@@ -129,8 +127,13 @@ final class ReplyProxy implements AutoCloseable {
         synchronized (lock) {
             latch = held;
         }
+        awaitWithinLimit(latch, "no reply came to hold");
+    }
+
+    /** Waits for {@code latch}, bounded so that a test whose reply never comes fails instead of hanging. */
+    private static void awaitWithinLimit(CountDownLatch latch, String failure) throws InterruptedException {
         if (!latch.await(HOLD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("no reply came to hold");
+            throw new IllegalStateException(failure);
         }
     }
 
