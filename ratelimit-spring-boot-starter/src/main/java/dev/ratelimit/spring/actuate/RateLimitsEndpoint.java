@@ -57,16 +57,26 @@ public final class RateLimitsEndpoint {
         return new Rules(enforcer.rules().stream().map(RulePayload::of).toList());
     }
 
-    /** One client's figures under {@code rule}; 404 for an unknown rule, 400 for a blank key. */
+    /**
+     * One client's figures under {@code rule}; 404 for an unknown rule, 400 for a blank key, 503 when
+     * the store cannot tell (Redis unreachable in failure mode {@code closed}, say).
+     */
     @ReadOperation
     public WebEndpointResponse<Client> client(@Selector String rule, @Selector(match = Match.ALL_REMAINING) String... key) {
         Target target = target(rule, key);
         if (target.refusal() != 0) {
             return new WebEndpointResponse<>(target.refusal());
         }
+        Map<String, Decision> decisions;
+        try {
+            decisions = enforcer.peek(target.rule(), target.key());
+        } catch (RuntimeException e) {
+            // the store's outage, not a fault of the endpoint: 503 as for a reset, not a 500
+            LOG.warn("Peek under rule " + target.rule() + " failed: " + e.getMessage());
+            return new WebEndpointResponse<>(WebEndpointResponse.STATUS_SERVICE_UNAVAILABLE);
+        }
         Map<String, Figures> policies = new LinkedHashMap<>();
-        enforcer.peek(target.rule(), target.key())
-                .forEach((policy, decision) -> policies.put(policy, Figures.of(decision)));
+        decisions.forEach((policy, decision) -> policies.put(policy, Figures.of(decision)));
         return new WebEndpointResponse<>(new Client(target.rule(), ClientKeys.redact(target.key()), policies));
     }
 

@@ -2,7 +2,9 @@ package dev.ratelimit.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.ForwardingRateLimiter;
+import dev.ratelimit.core.Policy;
 import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimiterFactory;
@@ -130,8 +132,7 @@ class OperationsAutoConfigurationTests {
     @Test
     void aResetTheStoreDidNotConfirmIsA503NotA204() {
         runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits")
-                .withBean(RateLimiterFactory.class, () -> (name, policy) -> new ResetRefused(
-                        RateLimiter.builder().algorithm(policy.algorithm()).limits(policy.limits()).build()))
+                .withBean(RateLimiterFactory.class, () -> (name, policy) -> new Refusing(false, true, policy))
                 .run(context -> {
                     RateLimitsEndpoint endpoint = context.getBean(RateLimitsEndpoint.class);
                     assertThat(endpoint.reset("api", "ip:192.0.2.1").getStatus()).isEqualTo(503);
@@ -139,15 +140,43 @@ class OperationsAutoConfigurationTests {
                 });
     }
 
-    /** Decides as its delegate does, and refuses every reset as an unreachable store would. */
-    private static final class ResetRefused extends ForwardingRateLimiter {
-        ResetRefused(RateLimiter delegate) {
-            super(delegate);
+    @Test
+    void aPeekTheStoreCannotAnswerIsA503NotA500() {
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits")
+                .withBean(RateLimiterFactory.class, () -> (name, policy) -> new Refusing(true, false, policy))
+                .run(context -> {
+                    RateLimitsEndpoint endpoint = context.getBean(RateLimitsEndpoint.class);
+                    assertThat(endpoint.client("api", "ip:192.0.2.1").getStatus()).isEqualTo(503);
+                    assertThat(endpoint.client("api", "ip:192.0.2.1").getBody()).isNull();
+                    assertThat(endpoint.reset("api", "ip:192.0.2.1").getStatus()).isEqualTo(204);
+                });
+    }
+
+    /** Decides as an in-memory limiter does, and refuses peeks or resets as an unreachable store would. */
+    private static final class Refusing extends ForwardingRateLimiter {
+        private final boolean peeks;
+        private final boolean resets;
+
+        Refusing(boolean peeks, boolean resets, Policy policy) {
+            super(RateLimiter.builder().algorithm(policy.algorithm()).limits(policy.limits()).build());
+            this.peeks = peeks;
+            this.resets = resets;
+        }
+
+        @Override
+        public Decision peek(String key) {
+            if (peeks) {
+                throw new IllegalStateException("the store is unreachable");
+            }
+            return super.peek(key);
         }
 
         @Override
         public void reset(String key) {
-            throw new IllegalStateException("the store is unreachable");
+            if (resets) {
+                throw new IllegalStateException("the store is unreachable");
+            }
+            super.reset(key);
         }
     }
 }
