@@ -11,10 +11,12 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 
 /**
  * Writes what clients see: rate-limit headers and RFC 9457 problem responses. Shared by the filter,
@@ -195,17 +197,15 @@ public final class RateLimitResponses {
         for (int d = 0; d < result.decisions().size(); d++) {
             RuleDecision rule = result.decisions().get(d);
             List<Limit> limits = rule.policy().limits();
-            int binding = -1;
             for (int i = 0; i < limits.size(); i++) {
                 String name = limitName(names.get(d), i);
                 if (seen.add(name)) {
                     policies.add(json(name) + quotaAndWindow(limits.get(i)));
                 }
-                if (binding < 0 && limits.get(i).capacity() == rule.decision().limit()) {
-                    binding = i;
-                }
             }
-            binding = Math.max(binding, 0);
+            // not single(rule): that would make the last-used cache of the single-rule path flip between rules
+            int binding = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
+                    key -> SinglePolicy.of(key.name(), key.policy())).binding(rule.decision().limit());
             states.add(json(limitName(names.get(d), binding)) + ";r=" + rule.decision().remaining()
                     + ";t=" + ceilSeconds(rule.decision().resetAfterNanos()));
         }
@@ -218,10 +218,11 @@ public final class RateLimitResponses {
 
     /**
      * A single rule's header parts, computed once per policy name and policy: the
-     * {@code RateLimit-Policy} value, and each limit's quoted name, capacity and capacity as text.
+     * {@code RateLimit-Policy} value, and each limit's quoted name, capacity and capacity as text;
+     * and the order in which {@link #binding} tries the limits.
      */
     private record SinglePolicy(String name, Policy policy, String header, String[] quotedNames, long[] capacities,
-            String[] capacityTexts) {
+            String[] capacityTexts, int[] bindingOrder) {
 
         static SinglePolicy of(String name, Policy policy) {
             List<Limit> limits = policy.limits();
@@ -235,17 +236,42 @@ public final class RateLimitResponses {
                 capacityTexts[i] = Long.toString(capacities[i]);
                 policies.add(quoted[i] + quotaAndWindow(limits.get(i)));
             }
-            return new SinglePolicy(name, policy, String.join(", ", policies), quoted, capacities, capacityTexts);
+            int[] order = IntStream.range(0, limits.size()).boxed()
+                    .sorted(Comparator.comparing(limits::get, SinglePolicy::slowerFirst)).mapToInt(i -> i).toArray();
+            return new SinglePolicy(name, policy, String.join(", ", policies), quoted, capacities, capacityTexts, order);
         }
 
-        /** The binding limit: the first whose capacity is the decision's limit, else the first. */
+        /**
+         * The binding limit: one whose capacity is the decision's {@code limit}, else the first.
+         * {@link Decision} gives the binding limit's capacity, not its index, so limits that share a
+         * capacity are told apart by rate: the slowest binds. For a token or leaky bucket that is
+         * exact: both start full and every decision takes the same permits from both, so the one that
+         * refills more slowly never holds more. So it is for the sliding log, whose longer window
+         * counts every request a shorter one does; for windows that do not nest (fixed windows, the
+         * sliding counter) it is the likelier one.
+         */
         int binding(long limit) {
-            for (int i = 0; i < capacities.length; i++) {
+            for (int i : bindingOrder) {
                 if (capacities[i] == limit) {
                     return i;
                 }
             }
             return 0;
+        }
+
+        /**
+         * Slower rate first, then longer period; a stable sort keeps equal limits in their order. The
+         * products reach 10^12 × 3.2 × 10^16 nanoseconds, so they are compared in 128 bits.
+         */
+        private static int slowerFirst(Limit a, Limit b) {
+            int byRate = compare128(a.permits(), b.periodNanos(), b.permits(), a.periodNanos());
+            return byRate != 0 ? byRate : Long.compare(b.periodNanos(), a.periodNanos());
+        }
+
+        /** Compares x1 × y1 with x2 × y2, for non-negative factors, without overflow. */
+        private static int compare128(long x1, long y1, long x2, long y2) {
+            int high = Long.compare(Math.multiplyHigh(x1, y1), Math.multiplyHigh(x2, y2));
+            return high != 0 ? high : Long.compareUnsigned(x1 * y1, x2 * y2);
         }
     }
 

@@ -26,6 +26,7 @@ import org.springframework.boot.logging.LogLevel;
 import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.test.context.assertj.AssertableWebApplicationContext;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.MockMvc;
@@ -104,6 +105,34 @@ class ResponseFormatTests {
                     call(mvc, get("/x")).andExpect(status().isTooManyRequests())
                             .andExpect(header().string("Retry-After", "1")); // 40 ms
                 });
+    }
+
+    /**
+     * 4 a minute and 4 an hour, both with a capacity of 4: the decision's limit (4) fits both, and
+     * the hour's, which refills more slowly, is the one with fewer permits left. Once with one rule,
+     * once with two, which format the header apart.
+     */
+    @Test
+    void ofTwoLimitsWithOneCapacityTheSlowerIsNamedAsBinding() {
+        WebApplicationContextRunner sharedCapacity = runner.withPropertyValues(
+                "ratelimit.tiers.free.limits[0].limit=4", "ratelimit.tiers.free.limits[0].period=1m",
+                "ratelimit.tiers.free.limits[1].limit=4", "ratelimit.tiers.free.limits[1].period=1h");
+        sharedCapacity.run(context -> threeThenOneAfter15Seconds(context)
+                .andExpect(header().string("RateLimit", "\"free-2\";r=0;t=3585")));
+        sharedCapacity.withPropertyValues("ratelimit.rules[1].name=second", "ratelimit.rules[1].key=api-key")
+                .run(context -> threeThenOneAfter15Seconds(context)
+                        .andExpect(header().string("RateLimit", "\"free-2\";r=0;t=3585, \"second-free-2\";r=0;t=3585"))
+                        .andExpect(header().string("X-RateLimit-Limit", "4")));
+    }
+
+    /** After it, the minute's limit has 2 permits again, the hour's 1 and 1/60; then one more request. */
+    private static ResultActions threeThenOneAfter15Seconds(AssertableWebApplicationContext context) throws Exception {
+        MockMvc mvc = mvc(context);
+        for (int i = 0; i < 3; i++) {
+            call(mvc, get("/x")).andExpect(status().isOk());
+        }
+        ((ManualTicker) context.getBean(Ticker.class)).advance(Duration.ofSeconds(15));
+        return call(mvc, get("/x")).andExpect(status().isOk());
     }
 
     @Test
