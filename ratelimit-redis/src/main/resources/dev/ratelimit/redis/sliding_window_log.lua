@@ -106,6 +106,10 @@ if admitted then
   if len > 0 and now <= last then
     merged = true
     lastP = lastP + k
+    -- a limit whose window had emptied counts the merged permits too: its window starts there
+    for i = 1, n do
+      if used[i] == 0 then first[i], firstT[i] = len, last end
+    end
   else
     len, last, lastP = len + 1, now, k
     for i = 1, n do

@@ -16,6 +16,7 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -166,6 +167,38 @@ class RedisMemoryDifferentialTest {
             assertThat(denied.retryAfter()).as("both entries count from T, which leaves 45 s from now")
                     .isEqualTo(Duration.ofSeconds(45));
             assertThat(redis.acquire("k", 2, Duration.ofSeconds(10)).allowed()).isFalse();
+        }
+    }
+
+    /**
+     * An admission behind the newest entry, under a limit whose window had emptied: it counts the
+     * merged permits in that limit too, so the limit's window must start at the newest entry. It
+     * once kept pointing past the log's end, and every later call on the key failed in the script
+     * ("has no entry"), which in failure mode OPEN admitted everything.
+     */
+    @Test
+    void aSlidingLogAdmissionBehindItsNewestEntryCountsInALimitWhoseWindowHadEmptied() {
+        List<Limit> limits = List.of(Limit.of(5, Duration.ofSeconds(1)), Limit.of(3, Duration.ofHours(1)));
+        AtomicLong nanos = new AtomicLong(1_700_000_000_000_000_000L);
+        RateLimiter memory = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG).limits(limits)
+                .ticker(nanos::get).build();
+        try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).algorithm(Algorithm.SLIDING_WINDOW_LOG)
+                .limits(limits).keyPrefix(TestRedis.prefix()).ticker(nanos::get).localDenyCache(false)
+                .commandTimeout(Duration.ofSeconds(2)).build()) {
+            assertThat(redis.tryAcquire("k")).isEqualTo(roundedToMicros(memory.tryAcquire("k")));
+            nanos.addAndGet(Duration.ofSeconds(2).toNanos());
+            // the second's window empties, and the peek writes that down
+            assertThat(redis.peek("k")).isEqualTo(roundedToMicros(memory.peek("k")));
+            nanos.addAndGet(-Duration.ofSeconds(2).toNanos());
+            assertThat(redis.tryAcquire("k")).as("merged with the newest entry")
+                    .isEqualTo(roundedToMicros(memory.tryAcquire("k")));
+            for (int i = 0; i < 4; i++) {
+                nanos.addAndGet(1_000);
+                assertThat(redis.tryAcquire("k")).as("call %d after the merge, last failure %s", i, redis.lastFailure())
+                        .isEqualTo(roundedToMicros(memory.tryAcquire("k")));
+            }
+            assertThat(memory.peek("k").allowed()).as("3 an hour: the third permit went, the fourth was denied").isFalse();
+            assertThat(redis.failedCalls()).isZero();
         }
     }
 
