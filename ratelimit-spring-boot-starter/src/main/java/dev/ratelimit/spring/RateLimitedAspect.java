@@ -75,18 +75,34 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
     /**
      * What the aspect needs from Spring MVC, when it is present.
      *
-     * @param tier    the calling client's tier, or null for the default
-     * @param key     the calling client's key; never null or blank
-     * @param headers writes rate-limit headers for the request so far onto the response
+     * @param tier     the calling client's tier, or null for the default
+     * @param key      the calling client's key; never null or blank
+     * @param headers  writes rate-limit headers for the request so far onto the response
+     * @param ruleKeys by rule name, the key a rule of {@code ratelimit.rules} with a {@code key} of its
+     *                 own gives the client, so that {@code @RateLimited(rule = ...)} counts the client
+     *                 in the bucket the filter does; a rule not in it is keyed by {@code key}
      */
     public record Web(Function<HttpServletRequest, String> tier, Function<HttpServletRequest, String> key,
-            BiConsumer<HttpServletResponse, RateLimitResult> headers) {
+            BiConsumer<HttpServletResponse, RateLimitResult> headers,
+            Map<String, Function<HttpServletRequest, String>> ruleKeys) {
 
         /** Validates the arguments. */
         public Web {
             Objects.requireNonNull(tier, "tier");
             Objects.requireNonNull(key, "key");
             Objects.requireNonNull(headers, "headers");
+            ruleKeys = Map.copyOf(ruleKeys);
+        }
+
+        /** Hooks under which every rule is keyed by {@code key}. */
+        public Web(Function<HttpServletRequest, String> tier, Function<HttpServletRequest, String> key,
+                BiConsumer<HttpServletResponse, RateLimitResult> headers) {
+            this(tier, key, headers, Map.of());
+        }
+
+        /** How calls under {@code rule} are keyed when the annotation gives no key of its own. */
+        Function<HttpServletRequest, String> keyOf(String rule) {
+            return ruleKeys.getOrDefault(rule, key);
         }
     }
 
@@ -449,7 +465,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                     return "expr:" + value;
                 }
             }
-            return request != null ? web.key().apply(request) : GLOBAL_KEY;
+            return request != null ? web.keyOf(rule).apply(request) : GLOBAL_KEY;
         }
     }
 }

@@ -153,11 +153,12 @@ public final class RateLimitAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        RateLimitedAspect.Web rateLimitedAspectWeb(TierResolver tiers, ClientKeyResolver keys, ClientIpResolver ips,
-                RateLimitResponses responses) {
-            // Keyed as a rule without a key is, so that @RateLimited(rule = ...) shares that rule's buckets.
+        RateLimitedAspect.Web rateLimitedAspectWeb(RateLimitProperties properties, TierResolver tiers,
+                ClientKeyResolver keys, ClientIpResolver ips, RateLimitResponses responses,
+                ConfigurableListableBeanFactory beanFactory) {
+            // Keyed as the filter keys each rule, so that @RateLimited(rule = ...) shares that rule's buckets.
             return new RateLimitedAspect.Web(tiers::resolve, DefaultClientKeyResolver.namespaced(keys, ips)::resolve,
-                    responses::writeHeaders);
+                    responses::writeHeaders, RateLimitFilter.ruleKeys(properties, ips, tiers, keys, beanFactory));
         }
     }
 

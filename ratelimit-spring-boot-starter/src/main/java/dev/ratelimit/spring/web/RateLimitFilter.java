@@ -17,10 +17,13 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.BeanFactory;
@@ -120,6 +123,28 @@ public final class RateLimitFilter implements Filter {
                     rule.getCost(), shadowed.contains(rule.getName())));
         }
         this.rules = List.copyOf(compiled);
+    }
+
+    /**
+     * By rule name, the key each rule of {@code properties} with a {@code key} of its own gives a
+     * request, compiled as the filter compiles it: what {@code @RateLimited(rule = ...)} counts a
+     * call under, so that the method and the rule's paths share the client's bucket.
+     *
+     * @param beanFactory resolves {@code @bean} references in SpEL keys; may be null
+     * @throws InvalidConfigurationPropertyValueException naming a bad key
+     */
+    public static Map<String, Function<HttpServletRequest, String>> ruleKeys(RateLimitProperties properties,
+            ClientIpResolver ips, TierResolver tiers, ClientKeyResolver keys, BeanFactory beanFactory) {
+        Map<String, Function<HttpServletRequest, String>> ruleKeys = new HashMap<>();
+        for (int i = 0; i < properties.getRules().size(); i++) {
+            RateLimitProperties.Rule rule = properties.getRules().get(i);
+            if (rule.getKey() != null && !rule.getKey().isBlank()) {
+                KeyStrategy key = KeyStrategy.compile("ratelimit.rules[" + i + "].key", rule.getKey(), ips, tiers, keys,
+                        properties.getApiKeyHeader(), beanFactory);
+                ruleKeys.put(rule.getName(), key::key);
+            }
+        }
+        return ruleKeys;
     }
 
     @Override

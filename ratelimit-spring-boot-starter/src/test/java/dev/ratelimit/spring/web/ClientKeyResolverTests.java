@@ -8,14 +8,18 @@ import dev.ratelimit.spring.ClientKeyResolver;
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimited;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
  * An application's own {@link ClientKeyResolver}, the README's {@code X-Tenant} example, behind a rule
- * without a key and a {@code @RateLimited} method without one. One tier of 2 a minute.
+ * without a key and a {@code @RateLimited} method without one; and a rule's own key, which such a
+ * method under the rule shares. One tier of 2 a minute.
  */
 class ClientKeyResolverTests {
 
@@ -71,6 +75,36 @@ class ClientKeyResolverTests {
                     assertThat(context.getBean(RateLimitEnforcer.class).peek("api", "ip:192.0.2.3").get("free")
                             .remaining()).isEqualTo(1);
                 });
+    }
+
+    /**
+     * Under a rule with a key of its own, the method counts the client in the bucket the rule's
+     * paths do. Every request carries a known API key, which the starter's default resolver would
+     * key the method's calls by, and a tenant header.
+     */
+    @ParameterizedTest(name = "key: {0}")
+    @CsvSource(delimiter = '|', value = {
+        "ip                              | ip:192.0.2.1",
+        "header:X-Tenant                 | header:acme",
+        "#request.getHeader('X-Tenant')  | expr:acme",
+    })
+    void anAnnotatedMethodUnderARuleWithItsOwnKeySharesTheRulesBucket(String key, String limiterKey) {
+        WebRunners.runner(Endpoint.class, "ratelimit.tiers.free.limits[0].limit=2",
+                "ratelimit.tiers.free.limits[0].period=1m", "ratelimit.api-keys.k1=free",
+                "ratelimit.rules[0].name=api", "ratelimit.rules[0].paths=/api/**", "ratelimit.rules[0].key=" + key)
+                .run(context -> {
+                    MockMvc mvc = WebRunners.mvc(context);
+                    WebRunners.perform(mvc, tenant(get("/api/hello")), "192.0.2.1").andExpect(status().isOk());
+                    WebRunners.perform(mvc, tenant(get("/annotated")), "192.0.2.1").andExpect(status().isOk());
+                    assertThat(context.getBean(RateLimitEnforcer.class).peek("api", limiterKey).get("free").remaining())
+                            .as("both calls in the rule's own bucket").isZero();
+                    WebRunners.perform(mvc, tenant(get("/annotated")), "192.0.2.1").andExpect(status().isTooManyRequests());
+                    WebRunners.perform(mvc, tenant(get("/api/hello")), "192.0.2.1").andExpect(status().isTooManyRequests());
+                });
+    }
+
+    private static MockHttpServletRequestBuilder tenant(MockHttpServletRequestBuilder request) {
+        return request.header("X-API-Key", "k1").header("X-Tenant", "acme");
     }
 
     @RestController
