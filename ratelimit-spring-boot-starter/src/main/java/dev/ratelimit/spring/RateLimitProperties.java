@@ -2,11 +2,13 @@ package dev.ratelimit.spring;
 
 import dev.ratelimit.core.Algorithm;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.convert.DurationUnit;
 
 /**
  * The {@code ratelimit.*} settings. They are checked when the application starts; a bad value stops
@@ -311,7 +313,8 @@ public class RateLimitProperties {
         /** Permits granted per period. */
         private long limit;
 
-        /** Length of the period, such as 1s, 1m or 1h. */
+        /** Length of the period, such as 1s, 1m or 1h; a bare number is seconds. */
+        @DurationUnit(ChronoUnit.SECONDS)
         private Duration period;
 
         /** Largest burst; the limit when unset. */

@@ -60,7 +60,10 @@ public @interface RateLimited {
     /** Permits per {@link #period()} of a one-off limit for this method; 0 for none. */
     long limit() default 0;
 
-    /** Period of the one-off limit, such as {@code "1s"}, {@code "1m"} or {@code "PT1H"}. */
+    /**
+     * Period of the one-off limit, such as {@code "1s"}, {@code "1m"} or {@code "PT1H"}; a bare
+     * number is seconds, as in {@code ratelimit.tiers}.
+     */
     String period() default "";
 
     /** Largest burst of the one-off limit; 0 for {@link #limit()}. */

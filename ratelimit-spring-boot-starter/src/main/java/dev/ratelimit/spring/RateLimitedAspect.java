@@ -9,6 +9,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -431,7 +432,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         }
         Duration period;
         try {
-            period = DurationStyle.detectAndParse(annotation.period());
+            period = DurationStyle.detectAndParse(annotation.period(), ChronoUnit.SECONDS); // as in properties
         } catch (IllegalArgumentException e) {
             throw invalid(where, "period", annotation.period(), "is not a duration such as 1s, 1m or PT1H");
         }

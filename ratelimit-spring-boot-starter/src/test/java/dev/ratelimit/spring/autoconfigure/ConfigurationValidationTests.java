@@ -2,9 +2,13 @@ package dev.ratelimit.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.RateLimited;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -147,6 +151,28 @@ class ConfigurationValidationTests {
             all.append(t.getMessage()).append('\n');
         }
         return all.toString();
+    }
+
+    /** As for Boot's own second-based durations: "60" is a minute, not the binder's default 60 ms. */
+    @Test
+    void aPeriodWithoutUnitIsSecondsInPropertiesAndAnnotations() {
+        runner.withPropertyValues("ratelimit.tiers.free.limits[0].limit=10", "ratelimit.tiers.free.limits[0].period=60",
+                        "ratelimit.rules[0].name=api")
+                .withBean(BarePeriodService.class)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    Map<String, Duration> periods = new HashMap<>();
+                    context.getBean(RateLimitEnforcer.class).rules().forEach(rule -> rule.policies().forEach(
+                            (policy, limits) -> periods.put(rule.name(), limits.limits().get(0).period())));
+                    assertThat(periods).containsExactlyInAnyOrderEntriesOf(Map.of(
+                            "api", Duration.ofMinutes(1), "BarePeriodService.call", Duration.ofSeconds(90)));
+                });
+    }
+
+    static class BarePeriodService {
+        @RateLimited(limit = 5, period = "90")
+        public void call() {
+        }
     }
 
     static class UnknownTierService {
