@@ -13,12 +13,15 @@ import java.lang.invoke.VarHandle;
  * doubling; {@link Policy} refuses capacities above {@link Policy#MAX_LOG_CAPACITY}.
  *
  * <p>State per key and limit: a {@link Log}. A ticker that jumps backwards keeps entries from the
- * "future" in the window, so it never creates permits.
+ * "future" in the window, so it never creates permits; and a reading behind the latest one that
+ * dropped entries from the log (a step back, or a thread held up between its reading and its
+ * decision) is decided as of that later one, since the entries dropped may still be in the
+ * earlier reading's window (see {@link Log#at}).
  */
 final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
     SlidingWindowLog(Policy policy) {
-        super(policy, 1, now -> new Log(), Log[]::new);
+        super(policy, 1, Log::new, Log[]::new);
     }
 
     /**
@@ -70,13 +73,14 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         if (locked == 0 || log.full()) {
             locked = log.slowPath(locked);
         }
-        log.expire(now, firstPeriod);
+        long at = log.at(now);
+        log.expire(at, firstPeriod);
         long excess = log.used + permits - firstCapacity;
         boolean ok = excess <= 0;
         if (!ok) {
             retry = log.timeToFreeOrMinus(excess, now, firstPeriod);
         } else if (consume) {
-            log.append(now, permits);
+            log.append(at, permits);
         }
         long remaining = firstCapacity - log.used;
         long reset = log.resetNanos(now, firstPeriod);
@@ -88,7 +92,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             return RETIRED;
         }
         // Neither figure can be negative: timeToFreeOrMinus clamps, and after expire() every
-        // entry, the newest too, is less than a period old.
+        // entry, the newest too, is less than a period older than `at`, which is not before now.
         return new Decision(ok, remaining, firstCapacity, retry, reset);
     }
 
@@ -97,9 +101,13 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         synchronized (logs) {
             boolean ok = true;
             long retry = 0;
+            long at = now;
+            for (Log log : logs) {
+                at = log.at(at);
+            }
             for (int i = 0; i < size; i++) {
                 Log log = logs[i];
-                log.expire(now, period[i]);
+                log.expire(at, period[i]);
                 long excess = log.used + permits - capacity[i];
                 if (excess > 0) {
                     ok = false;
@@ -114,7 +122,7 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
                     }
                 }
                 for (Log log : logs) {
-                    log.append(now, permits);
+                    log.append(at, permits);
                 }
                 if (logs[0].retired()) {
                     return RETIRED;
@@ -165,6 +173,38 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         long used;
         /** Odd while a writer holds the log; every write adds 2 in all. */
         private int sequence;
+        /**
+         * The latest time {@link #expire} dropped entries at (at first, the time the log was
+         * created). Only times that dropped entries: the optimistic reads of decideOne, which
+         * cannot write, are exactly the decisions that drop none, so the single limit's path and
+         * the general one keep the same time. Written and read under the log's lock (or the
+         * monitor of several limits' logs).
+         */
+        private long dropped;
+
+        Log(long now) {
+            this.dropped = now;
+        }
+
+        /**
+         * The time to decide a reading of {@code now} at: {@code now}, or the latest time entries
+         * were dropped at when {@code now} is behind it. An entry dropped then may still be inside
+         * the window of {@code now}, and a decision there would not count it: a denial or a peek at
+         * 12 s dropped an entry of 0 s from a log of 2 per 10 s, and a request read at 8 s (its
+         * thread held up, or the ticker stepped back) was then admitted beside 0 s and 5 s. As of
+         * the later time, every dropped entry has left the window, so nothing is lost; the request
+         * is counted from that time, which keeps it in the window longer, never shorter. Figures
+         * (retryAfter, resetAfter) are still given from {@code now}, the caller's own reading.
+         *
+         * <p>It costs the hot path: with both times live, decideLocked compiles 128 bytes larger
+         * (JDK 17, -XX:+LogCompilation), and at two threads on one key the limiter's tryAcquire
+         * then compiled to 2,624 bytes, past the 2,500 up to which C2 inlines it, so it allocated
+         * its Decision in every fork, where it had in one of four. Exactness comes first.
+         */
+        long at(long now) {
+            long at = dropped;
+            return now - at < 0 ? at : now;
+        }
 
         /** The sequence before optimistic reads: odd means a writer holds the log. */
         int stamp() {
@@ -268,15 +308,22 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             return head != tail ? e[(tail - 2) & (e.length - 1)] + period - now : 0;
         }
 
-        /** Drops the entries that have left the window {@code (now - period, now]}. */
-        void expire(long now, long period) {
+        /**
+         * Drops the entries that have left the window {@code (at - period, at]}, and remembers
+         * {@code at} if it dropped any; {@code at} must come from {@link #at}, so that the time
+         * remembered never goes back.
+         */
+        void expire(long at, long period) {
             long[] e = entries;
             int mask = e.length - 1;
             int h = head;
-            while (h != tail && now - e[h & mask] >= period) {
+            while (h != tail && at - e[h & mask] >= period) {
                 used -= e[(h + 1) & mask];
                 h = (h + 2) & mask;
             }
+            // a select, not a branch: each branch adds a deoptimization stub to the hot path's
+            // compiled code, whose size decides whether its Decision is allocated (see decideOne)
+            dropped = h == head ? dropped : at;
             head = h;
         }
 

@@ -145,6 +145,69 @@ class ExpiredStateRaceTest {
         assertThat(late.get().allowed()).as("a second slot at once, one a second").isFalse();
     }
 
+    /**
+     * The sliding log, 2 per 10 s, admits at 0 s and 5 s. A request reads 8 s and is held after its
+     * lookup; meanwhile a denied request at 12 s drops the entry of 0 s. Decided at 8 s on what was
+     * left, the held request was admitted and counted from 8 s: three permits in (−2 s, 8 s]. It
+     * is decided as of 12 s instead, when the 0 s entry has left: admitted, and counted from 12 s
+     * (full again 14 s after its own reading), so no period holds three. With one limit (the
+     * lock-free log) and two (the logs under one monitor).
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void aSlidingLogDecisionReadBeforeAnotherDroppedEntriesIsMadeAsOfThatDrop(int count) throws Exception {
+        ManualTicker ticker = new ManualTicker();
+        Stall stall = new Stall();
+        MemoryRateLimiter limiter = stall.limiter(new Policy(Algorithm.SLIDING_WINDOW_LOG, twoPerTenSeconds(count)), ticker);
+        admitAtZeroAndFiveSeconds(limiter, ticker);
+        ticker.advance(Duration.ofSeconds(3));
+
+        AtomicReference<Decision> late = new AtomicReference<>();
+        stall.start(() -> late.set(limiter.tryAcquire("k")));
+        ticker.advance(Duration.ofSeconds(4));
+        assertThat(limiter.tryAcquire("k", 2).allowed()).as("2 at 12 s beside the 5 s entry").isFalse();
+        stall.resumeAndJoin();
+
+        assertThat(late.get()).isEqualTo(countedFromTwelveSeconds(count));
+        assertThat(limiter.tryAcquire("k").allowed()).as("at 12 s, beside 5 s and the late one").isFalse();
+    }
+
+    /**
+     * The same without threads: a peek at 12 s drops the 0 s entry, and the ticker steps back to
+     * 8 s. The log's time does not go back with it: the request is decided as of 12 s, and the
+     * next one finds both permits taken until the 5 s entry leaves, 7 s on.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void aSlidingLogDecisionAfterAStepBackBehindAPeekThatDroppedEntriesIsMadeAsOfThePeek(int count) {
+        ManualTicker ticker = new ManualTicker();
+        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG).limits(twoPerTenSeconds(count))
+                .ticker(ticker).build();
+        admitAtZeroAndFiveSeconds(limiter, ticker);
+        ticker.advance(Duration.ofSeconds(7));
+        assertThat(limiter.peek("k").allowed()).isTrue();
+        ticker.advance(Duration.ofSeconds(-4));
+        assertThat(limiter.tryAcquire("k")).isEqualTo(countedFromTwelveSeconds(count));
+        assertThat(limiter.tryAcquire("k").retryAfter()).isEqualTo(Duration.ofSeconds(7));
+    }
+
+    /** Admitted at a reading of 8 s, counted from 12 s: full again at 22 s, or 12 s + 1 h with the hour's limit. */
+    private static Decision countedFromTwelveSeconds(int count) {
+        return new Decision(true, 0, 2, 0, Duration.ofSeconds(count == 1 ? 14 : 3604).toNanos());
+    }
+
+    /** 2 per 10 s, alone or beside a limit of 100 an hour, which never binds here. */
+    private static List<Limit> twoPerTenSeconds(int count) {
+        return count == 1 ? List.of(Limit.of(2, Duration.ofSeconds(10)))
+                : List.of(Limit.of(2, Duration.ofSeconds(10)), Limit.of(100, Duration.ofHours(1)));
+    }
+
+    private static void admitAtZeroAndFiveSeconds(RateLimiter limiter, ManualTicker ticker) {
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        ticker.advance(Duration.ofSeconds(5));
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+    }
+
     /** Stops one thread's first decision (or reservation) after its lookup, until resumed. */
     private static final class Stall {
         private final CountDownLatch stopped = new CountDownLatch(1);
