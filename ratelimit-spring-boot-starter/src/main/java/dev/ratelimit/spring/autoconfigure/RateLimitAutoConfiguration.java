@@ -31,6 +31,7 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.context.annotation.EnableAspectJAutoProxy;
 import org.springframework.context.annotation.Role;
 import org.springframework.web.servlet.DispatcherServlet;
@@ -66,7 +67,8 @@ public final class RateLimitAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     RateLimitEnforcer rateLimitEnforcer(RateLimitProperties properties, RateLimiterFactory factory,
-            ObjectProvider<RateLimitListener> listeners) {
+            ObjectProvider<RateLimitListener> listeners, Environment environment) {
+        UnknownProperties.refuse(environment);
         return new RateLimitEnforcer(properties, factory, listeners.orderedStream().toList());
     }
 

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /** Each mistake stops the application with the property path and the value in the message. */
 class ConfigurationValidationTests {
@@ -126,6 +127,36 @@ class ConfigurationValidationTests {
                 .run(context -> assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
                         "@RateLimited on FinalUnderClassAnnotationService.call would never apply: it must be on a"
                                 + " public, non-static, non-final method"));
+    }
+
+    /** A misspelt name would be dropped: a rule without its paths covers every path. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "ratelimit.rules[0].pahts | /api/**",
+        FREE + ".capacty | 100",
+        "ratelimit.trusted-proxys | 10.0.0.0/8",
+        "ratelimit.redis.comand-timeout | 50ms",
+    })
+    void anUnknownNameStopsStartupNamingIt(String property, String value) {
+        runner.withPropertyValues(validWith(property, value)).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(messages(context.getStartupFailure())).contains(property);
+        });
+    }
+
+    /**
+     * What Kubernetes sets for a service named ratelimit, as environment variables, and every name
+     * the starter knows, in properties: none stops the application.
+     */
+    @Test
+    void environmentVariablesAndKnownNamesPass() {
+        runner.withPropertyValues(validWith("ratelimit.redis.key-prefix", "rl:"))
+                .withPropertyValues("ratelimit.redis.deny-cache.enabled=false", "ratelimit.memory.max-keys=10",
+                        FREE + ".capacity=20", "ratelimit.api-keys.k1=free", "ratelimit.rules[0].key=ip")
+                .withInitializer(context -> context.getEnvironment().getPropertySources().addLast(
+                        new SystemEnvironmentPropertySource("systemEnvironment", Map.of(
+                                "RATELIMIT_PORT", "tcp://10.0.0.1:80", "RATELIMIT_SERVICE_HOST", "10.0.0.1"))))
+                .run(context -> assertThat(context).hasNotFailed());
     }
 
     /** A valid configuration with one property replaced. */
