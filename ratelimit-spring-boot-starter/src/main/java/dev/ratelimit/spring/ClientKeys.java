@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Client keys as they may be shown in logs and Actuator responses. A limiter key can carry a secret
@@ -46,18 +47,45 @@ public final class ClientKeys {
      * a SpEL key over a parameter or a method argument), and {@code memory.max-keys} bounds how many
      * keys a limiter keeps, not how long each is. A short key that has that form is digested too, so
      * that no key kept as it is can name the bucket of a long one.
+     *
+     * <p>An API key ({@code key:<api key>}) is always digested: it is a secret, and a Redis store
+     * would otherwise write it into key names that {@code SCAN}, {@code MONITOR} and the slow log
+     * show to whoever operates Redis. The digests of the few keys a deployment knows are kept, so
+     * that a request costs no hashing.
      */
     static String bounded(String key) {
         int colon = key.indexOf(':');
         int start = colon < 0 ? 0 : colon + 1;
-        if (key.length() <= MAX_KEY_LENGTH && !key.startsWith(DIGESTED, start)) {
+        boolean apiKey = key.startsWith(API_KEY);
+        if (!apiKey && key.length() <= MAX_KEY_LENGTH && !key.startsWith(DIGESTED, start)) {
             return key;
         }
+        if (apiKey) {
+            String digest = API_KEY_DIGESTS.get(key);
+            if (digest != null) {
+                return digest;
+            }
+            digest = digested(key, start);
+            if (API_KEY_DIGESTS.size() < MAX_API_KEY_DIGESTS) { // a TierResolver of the application's may know any key
+                API_KEY_DIGESTS.put(key, digest);
+            }
+            return digest;
+        }
+        return digested(key, start);
+    }
+
+    private static String digested(String key, int start) {
         return key.substring(0, start) + DIGESTED + HexFormat.of().formatHex(sha256(key));
     }
 
     /** Longest key a limiter is handed as it is. */
     static final int MAX_KEY_LENGTH = 256;
+
+    private static final String API_KEY = "key:";
+
+    /** The API keys' digests, by key: at most {@link #MAX_API_KEY_DIGESTS}, some 2 MB. */
+    private static final ConcurrentHashMap<String, String> API_KEY_DIGESTS = new ConcurrentHashMap<>();
+    private static final int MAX_API_KEY_DIGESTS = 10_000;
 
     /** What marks a key handed to a limiter as a digest, after its source prefix. */
     private static final String DIGESTED = "sha256=";

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ratelimit.core.ManualTicker;
 import dev.ratelimit.core.RateLimiter;
 import java.lang.reflect.InvocationTargetException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -68,6 +71,26 @@ class LongClientKeysTests {
         assertThat(stored.length()).as("the long key is not kept whole").isLessThan(huge.length());
         assertThat(remaining(enforcer, stored)).as("a client sending the stored form gets a bucket of its own").isEqualTo(1);
         assertThat(seen).last().isNotEqualTo(stored);
+    }
+
+    /**
+     * An API key is a secret, and a Redis store writes the limiter key into key names that anyone
+     * operating Redis can list: it reaches the limiter as a digest, however short, and peek and
+     * reset still find its bucket by the key itself.
+     */
+    @Test
+    void anApiKeyReachesTheLimiterOnlyAsItsDigest() throws Exception {
+        RateLimitEnforcer enforcer = enforcer();
+        String key = "key:sk-live-0123456789";
+        assertThat(remaining(enforcer, key)).isEqualTo(1);
+        String digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                .digest(key.getBytes(StandardCharsets.UTF_8)));
+        assertThat(seen).last().isEqualTo("key:sha256=" + digest);
+        assertThat(remaining(enforcer, key)).as("the same bucket").isZero();
+        assertThat(enforcer.peek("api", key).get("free").remaining()).isZero();
+        enforcer.reset("api", key);
+        assertThat(enforcer.peek("api", key).get("free").remaining()).isEqualTo(2);
+        assertThat(seen).noneMatch(stored -> stored.contains("sk-live"));
     }
 
     private static long remaining(RateLimitEnforcer enforcer, String key) {
