@@ -9,6 +9,7 @@ import dev.ratelimit.spring.RuleDecision;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -196,16 +197,16 @@ public final class RateLimitResponses {
         Set<String> seen = new HashSet<>();
         for (int d = 0; d < result.decisions().size(); d++) {
             RuleDecision rule = result.decisions().get(d);
-            List<Limit> limits = rule.policy().limits();
-            for (int i = 0; i < limits.size(); i++) {
+            // not single(rule): that would make the last-used cache of the single-rule path flip between rules
+            SinglePolicy policy = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
+                    key -> SinglePolicy.of(key.name(), key.policy()));
+            for (int i = 0; i < policy.quotas().length; i++) {
                 String name = limitName(names.get(d), i);
                 if (seen.add(name)) {
-                    policies.add(json(name) + quotaAndWindow(limits.get(i)));
+                    policies.add(json(name) + policy.quotas()[i]);
                 }
             }
-            // not single(rule): that would make the last-used cache of the single-rule path flip between rules
-            int binding = singlePolicies.computeIfAbsent(new PolicyName(rule.policyName(), rule.policy()),
-                    key -> SinglePolicy.of(key.name(), key.policy())).binding(rule.decision().limit());
+            int binding = policy.binding(rule.decision().limit());
             states.add(json(limitName(names.get(d), binding)) + ";r=" + rule.decision().remaining()
                     + ";t=" + ceilSeconds(rule.decision().resetAfterNanos()));
         }
@@ -221,24 +222,27 @@ public final class RateLimitResponses {
      * {@code RateLimit-Policy} value, and each limit's quoted name, capacity and capacity as text;
      * and the order in which {@link #binding} tries the limits.
      */
-    private record SinglePolicy(String name, Policy policy, String header, String[] quotedNames, long[] capacities,
-            String[] capacityTexts, int[] bindingOrder) {
+    private record SinglePolicy(String name, Policy policy, String header, String[] quotedNames, String[] quotas,
+            long[] capacities, String[] capacityTexts, int[] bindingOrder) {
 
         static SinglePolicy of(String name, Policy policy) {
             List<Limit> limits = policy.limits();
             List<String> policies = new ArrayList<>();
             String[] quoted = new String[limits.size()];
+            String[] quotas = new String[limits.size()];
             long[] capacities = new long[limits.size()];
             String[] capacityTexts = new String[limits.size()];
             for (int i = 0; i < limits.size(); i++) {
                 quoted[i] = json(limitName(name, i));
                 capacities[i] = limits.get(i).capacity();
                 capacityTexts[i] = Long.toString(capacities[i]);
-                policies.add(quoted[i] + quotaAndWindow(limits.get(i)));
+                quotas[i] = quotaAndWindow(limits.get(i));
+                policies.add(quoted[i] + quotas[i]);
             }
             int[] order = IntStream.range(0, limits.size()).boxed()
                     .sorted(Comparator.comparing(limits::get, SinglePolicy::slowerFirst)).mapToInt(i -> i).toArray();
-            return new SinglePolicy(name, policy, String.join(", ", policies), quoted, capacities, capacityTexts, order);
+            return new SinglePolicy(name, policy, String.join(", ", policies), quoted, quotas, capacities, capacityTexts,
+                    order);
         }
 
         /**
@@ -289,14 +293,26 @@ public final class RateLimitResponses {
         return index == 0 ? policy : policy + "-" + (index + 1);
     }
 
-    /** {@code ;q=10;w=60}; a sub-second period is scaled to one second when that is exact. */
+    /**
+     * {@code ;q=10;w=60}. The draft's window is whole seconds, so a period that is not is scaled to
+     * the shortest whole-second window holding a whole quota at the same rate: 5 per 200 ms is
+     * {@code q=25;w=1}, 1 per 300 ms {@code q=10;w=3}. When that window would be longer than an hour
+     * and than the period, the period is rounded up with the quota kept, which states a rate a
+     * little lower than the limit's, never higher. Computed once per policy (see SinglePolicy).
+     */
     private static String quotaAndWindow(Limit limit) {
         long periodNanos = limit.periodNanos();
-        if (periodNanos % NANOS_PER_SECOND != 0 && periodNanos < NANOS_PER_SECOND
-                && NANOS_PER_SECOND % periodNanos == 0) {
-            return ";q=" + limit.permits() * (NANOS_PER_SECOND / periodNanos) + ";w=1";
+        long roundedUp = Math.max(1, ceilSeconds(periodNanos));
+        if (periodNanos % NANOS_PER_SECOND != 0) {
+            BigInteger period = BigInteger.valueOf(periodNanos);
+            BigInteger permitNanos = BigInteger.valueOf(limit.permits()).multiply(BigInteger.valueOf(NANOS_PER_SECOND));
+            BigInteger gcd = period.gcd(permitNanos);
+            BigInteger window = period.divide(gcd);
+            if (window.compareTo(BigInteger.valueOf(Math.max(3_600, roundedUp))) <= 0) {
+                return ";q=" + permitNanos.divide(gcd) + ";w=" + window;
+            }
         }
-        return ";q=" + limit.permits() + ";w=" + Math.max(1, ceilSeconds(periodNanos));
+        return ";q=" + limit.permits() + ";w=" + roundedUp;
     }
 
     static long ceilSeconds(long nanos) {

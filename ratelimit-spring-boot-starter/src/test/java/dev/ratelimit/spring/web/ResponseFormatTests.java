@@ -22,6 +22,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.logging.LogLevel;
 import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -133,6 +135,21 @@ class ResponseFormatTests {
         }
         ((ManualTicker) context.getBean(Ticker.class)).advance(Duration.ofSeconds(15));
         return call(mvc, get("/x")).andExpect(status().isOk());
+    }
+
+    /** A period of no whole seconds: the shortest whole-second window at the same rate, else rounded up. */
+    @ParameterizedTest(name = "{0} per {1}")
+    @CsvSource({
+        "1, 300ms, q=10;w=3",
+        "3, 1500ms, q=2;w=1",
+        "7, 1001ms, q=1000;w=143",
+        "2, 90s, q=2;w=90",
+        "1, 1000000001ns, q=1;w=2",
+    })
+    void aWindowOfNoWholeSecondsIsStatedAtTheLimitsOwnRate(long limit, String period, String quota) {
+        runner.withPropertyValues("ratelimit.tiers.free.limits[0].limit=" + limit,
+                "ratelimit.tiers.free.limits[0].period=" + period).run(context ->
+                call(mvc(context), get("/x")).andExpect(header().string("RateLimit-Policy", "\"free\";" + quota)));
     }
 
     @Test
