@@ -110,7 +110,9 @@ final class Settings {
             Map<String, List<Limit>> applicable = rule.getTier() != null
                     ? Map.of(rule.getTier(), tiers.get(rule.getTier())) : tiers;
             checkCost(path + ".cost", rule.getCost(), applicable);
-            applicable.forEach((tier, limits) -> policy(path + ".algorithm", algorithm, tier, limits));
+            // the property that chose the algorithm: the rule's own, or the default it fell back to
+            String algorithmPath = rule.getAlgorithm() != null ? path + ".algorithm" : "ratelimit.algorithm";
+            applicable.forEach((tier, limits) -> policy(algorithmPath, algorithm, tier, limits));
         }
     }
 
@@ -132,8 +134,13 @@ final class Settings {
         try {
             return new Policy(algorithm, limits);
         } catch (IllegalArgumentException e) {
-            throw invalid(path, algorithm, "cannot enforce tier \"" + tier + "\": " + e.getMessage());
+            throw invalid(path, yamlName(algorithm), "cannot enforce tier \"" + tier + "\": " + e.getMessage());
         }
+    }
+
+    /** An algorithm as {@code application.yml} spells it: {@code sliding-window-log}. */
+    private static String yamlName(Algorithm algorithm) {
+        return algorithm.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     static InvalidConfigurationPropertyValueException unknownTier(String path, String tier, Map<String, ?> tiers) {

@@ -71,13 +71,16 @@ class ConfigurationValidationTests {
         });
     }
 
-    @Test
-    void slidingLogRefusesACapacityItCannotHold() {
-        runner.withPropertyValues(validWith("ratelimit.rules[0].algorithm", "sliding-window-log"))
+    /** The message names the property that chose the algorithm, the rule's own or the default, as YAML spells it. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"ratelimit.rules[0].algorithm", "ratelimit.algorithm"})
+    void slidingLogRefusesACapacityItCannotHold(String property) {
+        runner.withPropertyValues(validWith(property, "sliding-window-log"))
                 .withPropertyValues(FREE + ".limit=2000000").run(context -> {
                     assertThat(context).hasFailed();
-                    assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith(
-                            "Property ratelimit.rules[0].algorithm with value 'SLIDING_WINDOW_LOG' is invalid: cannot enforce tier \"free\": capacity of limit 2000000/PT1M must be at most 1000000");
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).startsWith("Property " + property
+                            + " with value 'sliding-window-log' is invalid: cannot enforce tier \"free\": capacity of"
+                            + " limit 2000000/PT1M must be at most 1000000");
                 });
     }
 
