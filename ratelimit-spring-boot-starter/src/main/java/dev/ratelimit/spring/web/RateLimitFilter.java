@@ -138,7 +138,8 @@ public final class RateLimitFilter implements Filter {
         Map<String, Function<HttpServletRequest, String>> ruleKeys = new HashMap<>();
         for (int i = 0; i < properties.getRules().size(); i++) {
             RateLimitProperties.Rule rule = properties.getRules().get(i);
-            if (rule.getKey() != null && !rule.getKey().isBlank()) {
+            // a rule without a name is refused by the enforcer's checks, which name the property
+            if (rule.getName() != null && rule.getKey() != null && !rule.getKey().isBlank()) {
                 KeyStrategy key = KeyStrategy.compile("ratelimit.rules[" + i + "].key", rule.getKey(), ips, tiers, keys,
                         properties.getApiKeyHeader(), beanFactory);
                 ruleKeys.put(rule.getName(), key::key);

@@ -132,6 +132,17 @@ class ConfigurationValidationTests {
                                 + " public, non-static, non-final method"));
     }
 
+    /** Whichever bean meets the rule first, the message is the property's, not a NullPointerException. */
+    @Test
+    void aRuleWithAKeyButNoNameStopsStartupNamingTheName() {
+        runner.withPropertyValues(FREE + ".limit=10", FREE + ".period=1m", "ratelimit.rules[0].paths=/api/**",
+                "ratelimit.rules[0].key=ip").run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage())
+                            .startsWith("Property ratelimit.rules[0].name with value 'null' is invalid: must not be blank");
+                });
+    }
+
     /** A misspelt name would be dropped: a rule without its paths covers every path. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
