@@ -37,6 +37,17 @@ final class Settings {
             }
             tiers.put(name, List.of(limits));
         });
+        // The headers name a tier's second limit <tier>-2, and so on; a tier of that name would
+        // share it, and RateLimit-Policy would list only one of the two.
+        tiers.forEach((name, limits) -> {
+            for (int n = 2; n <= limits.size(); n++) {
+                String taken = name + "-" + n;
+                if (tiers.containsKey(taken)) {
+                    throw invalid("ratelimit.tiers." + taken, taken, "is the name the RateLimit headers give limit " + n
+                            + " of tier \"" + name + "\"; give the tier another name");
+                }
+            }
+        });
         return tiers;
     }
 

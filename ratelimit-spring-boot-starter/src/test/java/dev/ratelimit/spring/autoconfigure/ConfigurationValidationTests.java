@@ -132,6 +132,19 @@ class ConfigurationValidationTests {
                                 + " public, non-static, non-final method"));
     }
 
+    @Test
+    void aTierNamedAfterAnotherTiersSecondLimitStopsStartup() {
+        runner.withPropertyValues(validWith(FREE.replace("[0]", "[1]") + ".limit", "100"))
+                .withPropertyValues(FREE.replace("[0]", "[1]") + ".period=1h", "ratelimit.tiers.free-2.limits[0].limit=5",
+                        "ratelimit.tiers.free-2.limits[0].period=1s")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo("Property ratelimit.tiers.free-2"
+                            + " with value 'free-2' is invalid: is the name the RateLimit headers give limit 2 of tier"
+                            + " \"free\"; give the tier another name");
+                });
+    }
+
     /** Whichever bean meets the rule first, the message is the property's, not a NullPointerException. */
     @Test
     void aRuleWithAKeyButNoNameStopsStartupNamingTheName() {
