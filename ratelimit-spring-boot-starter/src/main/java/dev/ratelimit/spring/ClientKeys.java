@@ -41,6 +41,22 @@ public final class ClientKeys {
     }
 
     /**
+     * The SHA-256 of an API key's UTF-8 bytes in 64 lower-case hex digits, as
+     * {@code ratelimit.api-key-digests} lists it and <code>printf %s '&lt;api key&gt;' | sha256sum</code>
+     * prints it. Its first 8 digits are the key's fingerprint in {@link #redact(String)}.
+     *
+     * @throws NullPointerException if {@code apiKey} is null
+     */
+    public static String digest(String apiKey) {
+        return HexFormat.of().formatHex(sha256(apiKey));
+    }
+
+    /** Whether {@code value} has the form of {@link #digest(String)}'s result, in either case. */
+    public static boolean isDigest(String value) {
+        return value.length() == 64 && value.chars().allMatch(c -> Character.digit(c, 16) >= 0);
+    }
+
+    /**
      * The key as a limiter is handed it: {@code key} itself when it is at most
      * {@value #MAX_KEY_LENGTH} characters, else its source prefix and the SHA-256 of the whole key,
      * {@code header:sha256=<64 hex digits>}. A client may write its own key (a {@code header:} rule,

@@ -73,6 +73,9 @@ public class RateLimitProperties {
     /** Tier of each API key. */
     private Map<String, String> apiKeys = new LinkedHashMap<>();
 
+    /** Tier of each API key given by its SHA-256 in hex, so that the configuration holds no secret. */
+    private Map<String, String> apiKeyDigests = new LinkedHashMap<>();
+
     /** Rules that the filter applies to matching requests; every matching rule must admit. */
     private List<Rule> rules = new ArrayList<>();
 
@@ -209,6 +212,14 @@ public class RateLimitProperties {
 
     public void setApiKeys(Map<String, String> apiKeys) {
         this.apiKeys = apiKeys;
+    }
+
+    public Map<String, String> getApiKeyDigests() {
+        return apiKeyDigests;
+    }
+
+    public void setApiKeyDigests(Map<String, String> apiKeyDigests) {
+        this.apiKeyDigests = apiKeyDigests;
     }
 
     public List<Rule> getRules() {

@@ -6,9 +6,11 @@ import dev.ratelimit.core.Policy;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -93,7 +95,8 @@ final class Settings {
         if (properties.getMemory().getMaxKeys() <= 0) {
             throw invalid("ratelimit.memory.max-keys", properties.getMemory().getMaxKeys(), "must be positive");
         }
-        boolean tiersNeeded = !tiers.isEmpty() || !properties.getRules().isEmpty() || !properties.getApiKeys().isEmpty();
+        boolean tiersNeeded = !tiers.isEmpty() || !properties.getRules().isEmpty() || !properties.getApiKeys().isEmpty()
+                || !properties.getApiKeyDigests().isEmpty();
         if (tiersNeeded && !tiers.containsKey(properties.getDefaultTier())) {
             throw unknownTier("ratelimit.default-tier", properties.getDefaultTier(), tiers);
         }
@@ -101,6 +104,24 @@ final class Settings {
             if (!tiers.containsKey(tier)) {
                 // The key itself stays out of the start-up log, as out of every other one.
                 throw unknownTier("ratelimit.api-keys[sha256:" + ClientKeys.fingerprint(key) + "]", tier, tiers);
+            }
+        });
+        Map<String, String> byDigest = new HashMap<>();
+        properties.getApiKeyDigests().forEach((digest, tier) -> {
+            String path = "ratelimit.api-key-digests[" + digest + "]";
+            if (!ClientKeys.isDigest(digest)) {
+                throw invalid(path, tier, "must be the SHA-256 of an API key in 64 hex digits, as sha256sum prints it");
+            }
+            if (!tiers.containsKey(tier)) {
+                throw unknownTier(path, tier, tiers);
+            }
+            byDigest.put(digest.toLowerCase(Locale.ROOT), tier);
+        });
+        properties.getApiKeys().forEach((key, tier) -> {
+            String other = byDigest.get(ClientKeys.digest(key));
+            if (other != null && !other.equals(tier)) {
+                throw invalid("ratelimit.api-keys[sha256:" + ClientKeys.fingerprint(key) + "]", tier,
+                        "the key is also in ratelimit.api-key-digests, with tier \"" + other + "\"");
             }
         });
         Set<String> names = new HashSet<>();

@@ -86,8 +86,11 @@ public final class RateLimitAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        TierResolver rateLimitTierResolver(RateLimitProperties properties) {
-            return new ApiKeyTierResolver(properties.getApiKeys(), properties.getApiKeyHeader());
+        TierResolver rateLimitTierResolver(RateLimitProperties properties, RateLimitEnforcer checked) {
+            // takes the enforcer so that its check has named a malformed digest's property before
+            // the resolver refuses the digest
+            return new ApiKeyTierResolver(properties.getApiKeys(), properties.getApiKeyDigests(),
+                    properties.getApiKeyHeader());
         }
 
         @Bean

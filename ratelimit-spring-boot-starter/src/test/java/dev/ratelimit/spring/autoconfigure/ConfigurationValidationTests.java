@@ -40,6 +40,8 @@ class ConfigurationValidationTests {
         "ratelimit.api-key-header | 'X API Key' | Property ratelimit.api-key-header with value 'X API Key' is invalid: must be a header name, such as X-API-Key",
         "ratelimit.problem-type | ':bad uri' | Property ratelimit.problem-type with value ':bad uri' is invalid: must be a URI reference, such as about:blank or https://example.com/problems/rate-limit",
         "ratelimit.api-keys.abc | gold | Property ratelimit.api-keys[sha256:ba7816bf] with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.api-key-digests.70f1a37e02734ae996ea04f467884eafe363871f7ac0e8d23496ae6dd7cebd9f | gold | Property ratelimit.api-key-digests[70f1a37e02734ae996ea04f467884eafe363871f7ac0e8d23496ae6dd7cebd9f] with value 'gold' is invalid: names no tier; tiers are [free]",
+        "ratelimit.api-key-digests.abc | free | Property ratelimit.api-key-digests[abc] with value 'free' is invalid: must be the SHA-256 of an API key in 64 hex digits, as sha256sum prints it",
         "ratelimit.trusted-proxies[0] | 10.0.0.0/33 | Property ratelimit.trusted-proxies[0] with value '10.0.0.0/33' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: prefix length must be between 0 and 32",
         "ratelimit.trusted-proxies[0] | proxy.example.com | Property ratelimit.trusted-proxies[0] with value 'proxy.example.com' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
         "ratelimit.trusted-proxies[0] | 300.1.1.1/8 | Property ratelimit.trusted-proxies[0] with value '300.1.1.1/8' is invalid: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address",
@@ -171,6 +173,20 @@ class ConfigurationValidationTests {
         });
     }
 
+    /** One key in {@code api-keys} and, by its digest, in {@code api-key-digests}, with two tiers: which would it get? */
+    @Test
+    void aKeyListedBothWaysWithTwoTiersStopsStartup() {
+        runner.withPropertyValues(validWith("ratelimit.api-keys.digest-only-key", "free"))
+                .withPropertyValues("ratelimit.tiers.premium.limits[0].limit=20", "ratelimit.tiers.premium.limits[0].period=1m",
+                        "ratelimit.api-key-digests.70F1A37E02734AE996EA04F467884EAFE363871F7AC0E8D23496AE6DD7CEBD9F=premium")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo(
+                            "Property ratelimit.api-keys[sha256:70f1a37e] with value 'free' is invalid: the key is also in"
+                            + " ratelimit.api-key-digests, with tier \"premium\"");
+                });
+    }
+
     /**
      * What Kubernetes sets for a service named ratelimit, as environment variables, and every name
      * the starter knows, in properties: none stops the application.
@@ -179,7 +195,8 @@ class ConfigurationValidationTests {
     void environmentVariablesAndKnownNamesPass() {
         runner.withPropertyValues(validWith("ratelimit.redis.key-prefix", "rl:"))
                 .withPropertyValues("ratelimit.redis.deny-cache.enabled=false", "ratelimit.memory.max-keys=10",
-                        FREE + ".capacity=20", "ratelimit.api-keys.k1=free", "ratelimit.rules[0].key=ip")
+                        FREE + ".capacity=20", "ratelimit.api-keys.k1=free", "ratelimit.rules[0].key=ip",
+                        "ratelimit.api-key-digests.70f1a37e02734ae996ea04f467884eafe363871f7ac0e8d23496ae6dd7cebd9f=free")
                 .withInitializer(context -> context.getEnvironment().getPropertySources().addLast(
                         new SystemEnvironmentPropertySource("systemEnvironment", Map.of(
                                 "RATELIMIT_PORT", "tcp://10.0.0.1:80", "RATELIMIT_SERVICE_HOST", "10.0.0.1"))))
