@@ -145,6 +145,20 @@ final class Settings {
             // the property that chose the algorithm: the rule's own, or the default it fell back to
             String algorithmPath = rule.getAlgorithm() != null ? path + ".algorithm" : "ratelimit.algorithm";
             applicable.forEach((tier, limits) -> policy(algorithmPath, algorithm, tier, limits));
+            // When another rule applies the same tier to a request, the headers name this rule's
+            // policy <rule>-<tier>, and its further limits <rule>-<tier>-<n>: a tier of that name
+            // would share it, and RateLimit-Policy would list only one of the two.
+            String ruleName = rule.getName();
+            applicable.forEach((tier, limits) -> {
+                for (int n = 1; n <= limits.size(); n++) {
+                    String taken = ruleName + "-" + tier + (n == 1 ? "" : "-" + n);
+                    if (tiers.containsKey(taken)) {
+                        throw invalid("ratelimit.tiers." + taken, taken, "is the name the RateLimit headers give "
+                                + (n == 1 ? "" : "limit " + n + " of ") + "tier \"" + tier + "\" under rule \""
+                                + ruleName + "\" when another rule applies that tier too; give the tier another name");
+                    }
+                }
+            });
         }
     }
 

@@ -147,6 +147,24 @@ class ConfigurationValidationTests {
                 });
     }
 
+    /** A second rule applying tier free is named api-free in the headers, and its second limit api-free-2. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "api-free | is the name the RateLimit headers give tier \"free\" under rule \"api\"",
+        "api-free-2 | is the name the RateLimit headers give limit 2 of tier \"free\" under rule \"api\"",
+    })
+    void aTierNamedAfterARuleAndATierStopsStartup(String name, String reason) {
+        runner.withPropertyValues(validWith(FREE.replace("[0]", "[1]") + ".limit", "100"))
+                .withPropertyValues(FREE.replace("[0]", "[1]") + ".period=1h", "ratelimit.tiers." + name + ".limits[0].limit=5",
+                        "ratelimit.tiers." + name + ".limits[0].period=1s")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(rootCause(context.getStartupFailure()).getMessage()).isEqualTo("Property ratelimit.tiers."
+                            + name + " with value '" + name + "' is invalid: " + reason
+                            + " when another rule applies that tier too; give the tier another name");
+                });
+    }
+
     /** Whichever bean meets the rule first, the message is the property's, not a NullPointerException. */
     @Test
     void aRuleWithAKeyButNoNameStopsStartupNamingTheName() {
