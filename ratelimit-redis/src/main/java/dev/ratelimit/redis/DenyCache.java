@@ -52,7 +52,10 @@ final class DenyCache {
         this.denials = Caffeine.newBuilder()
                 .maximumSize(maxKeys)
                 .ticker(ticker::read)
-                .expireAfter(Expiry.<String, Denial>creating(
+                // writing, not creating: a denial put over an entry still held (its time ended, but
+                // it was written after the reading it counts from) must keep its own time, not the
+                // replaced entry's, which would drop it at once and cost the round trips it saves
+                .expireAfter(Expiry.<String, Denial>writing(
                         (key, denial) -> java.time.Duration.ofNanos(1000 * (denial.untilMicros() - denial.fromMicros()))))
                 .build();
     }
