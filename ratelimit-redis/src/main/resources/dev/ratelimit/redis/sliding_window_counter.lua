@@ -5,7 +5,8 @@
 -- function of time, so only admissions write. A denial never does, not even when it re-anchored a
 -- limit (several limits: one with no counts rolls while another denies): stored, that anchor would
 -- move the window's grid to an instant no admitted request chose, as core's denial no longer does.
--- A peek writes nothing (core's peek also re-anchors; see docs/redis.md).
+-- A peek writes nothing. Core's peek may re-anchor an idle limit, which changes no later decision,
+-- since a re-anchored limit and an idle one decide alike (above).
 -- Products previous*period stay exact because the Java side checks C*P < 2^52.
 -- ARGV 6..: C, P (µs) per limit.
 local limits = columns(2)

@@ -28,7 +28,8 @@ local function parse(e)
 end
 
 -- The header and the oldest entries in one round; anything unreadable (another format, the old
--- layout's string, a wrong shape) is dropped and the client starts afresh.
+-- layout's string, a wrong shape) reads as a fresh client's log, and is dropped unless this is a
+-- peek, which writes nothing over state it cannot read (the other scripts leave it too).
 local head = redis.pcall('LRANGE', key, 0, CHUNK)
 local fields = nil
 if type(head) == 'table' and head.err == nil and head[1] then
@@ -44,7 +45,7 @@ if fields then
   end
   for j = 2, #head do raw[j - 1] = head[j] end
 else
-  if type(head) ~= 'table' or head.err ~= nil or head[1] then redis.call('DEL', key) end
+  if op ~= 'p' and (type(head) ~= 'table' or head.err ~= nil or head[1]) then redis.call('DEL', key) end
   for i = 1, n do used[i], first[i], firstT[i] = 0, 1, 0 end
 end
 

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -250,6 +251,10 @@ class FlatScriptTest {
                 for (String foreign : List.of(list, hash)) {
                     assertThat(runner.run(new String[] {foreign}, args)).as(what + " over a " + sync.type(foreign))
                             .isEqualTo(expected);
+                }
+                if (request.op().equals("p")) {
+                    assertThat(sync.lrange(list, 0, -1)).as(what + ": the list, peeked at").containsExactly("not", "ours");
+                    assertThat(sync.hgetall(hash)).as(what + ": the hash, peeked at").isEqualTo(Map.of("not", "ours"));
                 }
             }
             assertThat(state(sync, list)).as("the list, admitted into").isEqualTo(state(sync, fresh)).isNotNull();
