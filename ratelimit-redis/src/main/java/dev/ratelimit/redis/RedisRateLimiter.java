@@ -505,7 +505,7 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
          * on each probe, so it starts using Redis as soon as Redis answers.
          *
          * @throws IllegalArgumentException  if no limit was added, or a limit cannot be kept exact in
-         *                                   Redis (see {@code docs/redis.md} for the bounds)
+         *                                   Redis (the README's "Supported bounds" lists them)
          * @throws IllegalStateException     if no client or connection was given
          * @throws RedisUnavailableException in {@link FailureMode#CLOSED}, if connecting through the
          *                                   client failed
