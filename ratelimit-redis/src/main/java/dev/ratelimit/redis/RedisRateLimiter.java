@@ -260,6 +260,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
             return coalescer.decide(keys.key(key),
                     new LuaPolicy.Request(redisTime ? "" : Long.toString(nowMicros), op, permits, maxWaitMicros));
         } catch (RedisUnavailableException e) {
+            if (failureMode == FailureMode.CLOSED) {
+                // this call's own failure, with its cause: the breaker may well be closed still
+                breaker.fellBack();
+                unavailable(e);
+            }
             return null;
         }
     }

@@ -92,16 +92,21 @@ class RedisFailureTest {
             admin.sync().clientPause(1_000);
             long started = System.nanoTime();
             int unavailable = 0;
+            RedisUnavailableException first = null;
             while (System.nanoTime() - started < 800_000_000L) {
                 long t0 = System.nanoTime();
                 try {
                     limiter.tryAcquire("paused");
                 } catch (RedisUnavailableException e) {
                     unavailable++;
+                    first = first == null ? e : first;
                 }
                 assertThat(System.nanoTime() - t0).isLessThan(TIMEOUT.toNanos() + SLACK_NANOS);
             }
             assertThat(unavailable).isPositive();
+            // the call that timed out says so, with its cause: the breaker was not open yet
+            assertThat(first).hasMessageContaining("did not answer").hasMessageNotContaining("circuit breaker open")
+                    .cause().isNotNull();
             assertThat(limiter.isAvailable()).isFalse();
             assertThat(limiter.lastFailure()).contains("did not answer");
             Thread.sleep(400); // the pause ends
