@@ -223,14 +223,16 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
         }
 
         private long waitForBudget(long current, long now, long capacity, long period, long permits, long budget) {
-            long e = elapsed(now);
+            // The wait counts from the reading itself, which may be behind the start (see resetNanos):
+            // admitAt is at least 1 here (budget < previous), so a reading behind the start waits.
+            long since = now - start;
             if (budget >= 0) {
-                long admitAt = Math.max(e, period - Exact.mulDivFloor(budget, period, previous));
-                return admitAt - e;
+                long admitAt = Math.max(elapsed(now), period - Exact.mulDivFloor(budget, period, previous));
+                return admitAt - since;
             }
             // Next window: previous := current (> capacity - permits >= 0), current := 0.
             long admitAt = Math.max(0, period - Exact.mulDivFloor(capacity - permits, period, current));
-            return (period - e) + admitAt;
+            return (period - since) + admitAt;
         }
 
         /** Whole permits the weighted estimate leaves at {@code now}. */
@@ -239,10 +241,14 @@ final class SlidingWindowCounter extends WindowStrategy<SlidingWindowCounter.Cou
             return Math.max(capacity - current - weighted, 0);
         }
 
-        /** Nanoseconds until both counts have rolled out. */
+        /**
+         * Nanoseconds until both counts have rolled out, from the reading itself: one behind the
+         * start (a ticker that jumped back, or a thread whose reading went stale while another rolled
+         * the window) is decided as at the start, but waits that much longer.
+         */
         long resetNanos(long current, long now, long period) {
-            long e = elapsed(now);
-            return current > 0 ? 2 * period - e : previous > 0 ? period - e : 0;
+            long since = now - start;
+            return current > 0 ? 2 * period - since : previous > 0 ? period - since : 0;
         }
     }
 }

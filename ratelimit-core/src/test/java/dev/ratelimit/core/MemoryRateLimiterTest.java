@@ -288,6 +288,38 @@ class MemoryRateLimiterTest {
         assertThatThrownBy(() -> limiter.acquire("k", 1, null)).isInstanceOf(NullPointerException.class).hasMessage("maxWait");
     }
     /**
+     * A sliding counter decides a reading behind its window's start (a ticker step back here; a
+     * thread whose reading went stale while another rolled the window alike) as at the start, with
+     * the previous window weighed fully. Its waits once counted from the start too, not from the
+     * reading: retryAfter and resetAfter came short by the step, so acquire() slept for a wait that
+     * ended in a denial, where it must refuse at once a wait longer than its maxWait.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @ValueSource(ints = {1, 2})
+    void aSlidingCounterCountsItsWaitsFromAReadingBehindItsWindow(int limits) throws InterruptedException {
+        Limit limit = Limit.of(1, Duration.ofSeconds(1));
+        MemoryRateLimiter limiter = limits == 1 ? limiter(Algorithm.SLIDING_WINDOW_COUNTER, limit)
+                : limiter(Algorithm.SLIDING_WINDOW_COUNTER, limit, limit);
+        long start = ticker.read();
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();
+        ticker.advance(Duration.ofSeconds(1));                  // start + 1 s: a window weighing that permit fully
+        assertThat(limiter.tryAcquire("k").retryAfter()).isEqualTo(Duration.ofSeconds(1));
+        ticker.advance(Duration.ofMillis(-500));                // start + 0.5 s, behind the window
+
+        Decision denied = limiter.tryAcquire("k");
+        assertThat(denied.allowed()).isFalse();
+        assertThat(denied.retryAfter()).as("until start + 2 s, the end of the window weighing the permit").isEqualTo(Duration.ofMillis(1_500));
+        assertThat(denied.resetAfter()).isEqualTo(Duration.ofMillis(1_500));
+        assertThat(limiter.acquire("k", 1, Duration.ofMillis(1_200)).allowed()).isFalse();
+        assertThat(slept.get()).as("a wait longer than maxWait is refused without sleeping").isZero();
+
+        ticker.advanceNanos(start + Duration.ofSeconds(2).toNanos() - 1 - ticker.read());
+        assertThat(limiter.tryAcquire("k").allowed()).as("1 ns before retryAfter").isFalse();
+        ticker.advanceNanos(1);
+        assertThat(limiter.tryAcquire("k").allowed()).as("at retryAfter").isTrue();
+    }
+
+    /**
      * An admission whose reading is behind the log's newest entry (a ticker step back here; a
      * reading gone stale under a racing thread alike) once went to the log's end out of time
      * order: a denial then reported retryAfter 0, and acquire() slept a nanosecond at a time far
