@@ -16,7 +16,8 @@ import java.lang.invoke.VarHandle;
  * "future" in the window, so it never creates permits; and a reading behind the latest one that
  * dropped entries from the log (a step back, or a thread held up between its reading and its
  * decision) is decided as of that later one, since the entries dropped may still be in the
- * earlier reading's window (see {@link Log#at}).
+ * earlier reading's window (see {@link Log#at}). Only a decision drops entries; a peek changes
+ * nothing (see {@link #peek}).
  */
 final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
 
@@ -144,6 +145,73 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
     }
 
     /**
+     * A peek changes nothing, not even the entries that have left the window. Dropping them moves
+     * the time a later reading behind the peek's is decided at (see {@link Log#at}), and the cache
+     * records no access for a peek: an admission after a step back, counted from the peek's time,
+     * then outlasted the key's idle window as the cache measures it, and the key expired, and came
+     * back empty, with that admission still in the window. The figures are those of a decision at
+     * the same reading, as though the entries that have left had been dropped.
+     */
+    @Override
+    public Decision peek(Object state, long now) {
+        if (state instanceof Log log) {
+            // Without the lock when nothing has left the window, as decideOne reads a denial.
+            int stamp = log.stamp();
+            if ((stamp & 1) == 0 && !log.isEmpty() && now - log.oldest() < firstPeriod) {
+                long used = log.used;
+                long excess = used + 1 - firstCapacity;
+                long retry = excess > 0 ? log.timeToFreeOrMinus(excess, now, firstPeriod) : 0;
+                long reset = log.resetNanos(now, firstPeriod);
+                if (log.validate(stamp) && retry >= 0) {
+                    return new Decision(excess <= 0, firstCapacity - used, firstCapacity, retry, Math.max(reset, 0));
+                }
+            }
+            int locked = log.lock();
+            if (locked == 0 || log.full()) {
+                locked = log.slowPath(locked); // as decideLocked: a growth that fails has let go
+            }
+            try {
+                return peekAll(new Log[] {log}, now);
+            } finally {
+                log.unlock(locked);
+            }
+        }
+        Log[] logs = (Log[]) state;
+        synchronized (logs) {
+            return peekAll(logs, now);
+        }
+    }
+
+    /** {@link #decideAll}'s figures for one permit, consuming nothing and dropping nothing; under the logs' guard. */
+    private Decision peekAll(Log[] logs, long now) {
+        long at = now;
+        for (Log log : logs) {
+            at = log.at(at);
+        }
+        boolean ok = true;
+        long retry = 0;
+        long remaining = Long.MAX_VALUE;
+        long binding = capacity[0];
+        long reset = 0;
+        for (int i = 0; i < size; i++) {
+            Log log = logs[i];
+            int live = log.liveHead(at, period[i]);
+            long used = log.usedFrom(live);
+            long excess = used + 1 - capacity[i];
+            if (excess > 0) {
+                ok = false;
+                retry = Math.max(retry, log.timeToFreeFrom(live, excess, now, period[i]));
+            }
+            if (capacity[i] - used < remaining) {
+                remaining = capacity[i] - used;
+                binding = capacity[i];
+            }
+            reset = Math.max(reset, log.resetNanosFrom(live, now, period[i]));
+        }
+        return new Decision(ok, remaining, binding, ok ? 0 : retry, reset);
+    }
+
+    /**
      * A ring of (time, permits) entries, oldest first, and the sum of their permits. A single
      * limit's log is guarded by {@link #sequence} (see {@link #decideOne}); several limits' logs
      * by the monitor of their array.
@@ -189,8 +257,8 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
         /**
          * The time to decide a reading of {@code now} at: {@code now}, or the latest time entries
          * were dropped at when {@code now} is behind it. An entry dropped then may still be inside
-         * the window of {@code now}, and a decision there would not count it: a denial or a peek at
-         * 12 s dropped an entry of 0 s from a log of 2 per 10 s, and a request read at 8 s (its
+         * the window of {@code now}, and a decision there would not count it: a denial at 12 s
+         * dropped an entry of 0 s from a log of 2 per 10 s, and a request read at 8 s (its
          * thread held up, or the ticker stepped back) was then admitted beside 0 s and 5 s. As of
          * the later time, every dropped entry has left the window, so nothing is lost; the request
          * is counted from that time, which keeps it in the window longer, never shorter. Figures
@@ -382,6 +450,48 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
                 tail = (t + 2) & mask;
             }
             used += permits;
+        }
+
+        /** The index of the oldest entry still in the window {@code (at - period, at]}, which expire() would make the head; drops nothing. */
+        int liveHead(long at, long period) {
+            long[] e = entries;
+            int mask = e.length - 1;
+            int h = head;
+            while (h != tail && at - e[h & mask] >= period) {
+                h = (h + 2) & mask;
+            }
+            return h;
+        }
+
+        /** The permits of the entries from index {@code live} on. */
+        long usedFrom(int live) {
+            long[] e = entries;
+            int mask = e.length - 1;
+            long sum = used;
+            for (int h = head; h != live; h = (h + 2) & mask) {
+                sum -= e[(h + 1) & mask];
+            }
+            return sum;
+        }
+
+        /** {@link #timeToFree} over the entries from index {@code live} on. */
+        long timeToFreeFrom(int live, long excess, long now, long period) {
+            long[] e = entries;
+            int mask = e.length - 1;
+            long freed = 0;
+            for (int h = live; h != tail; h = (h + 2) & mask) {
+                freed += e[(h + 1) & mask];
+                if (freed >= excess) {
+                    return Math.max(e[h & mask] + period - now, 0);
+                }
+            }
+            throw brokenInvariant(excess, freed);
+        }
+
+        /** {@link #resetNanos} over the entries from index {@code live} on. */
+        long resetNanosFrom(int live, long now, long period) {
+            long[] e = entries;
+            return live != tail ? e[(tail - 2) & (e.length - 1)] + period - now : 0;
         }
 
         /** The pairs the ring has room for; for tests of its memory bound. */

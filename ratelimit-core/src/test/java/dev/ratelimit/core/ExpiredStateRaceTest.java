@@ -173,22 +173,42 @@ class ExpiredStateRaceTest {
     }
 
     /**
-     * The same without threads: a peek at 12 s drops the 0 s entry, and the ticker steps back to
+     * The same without threads: a denial at 12 s drops the 0 s entry, and the ticker steps back to
      * 8 s. The log's time does not go back with it: the request is decided as of 12 s, and the
      * next one finds both permits taken until the 5 s entry leaves, 7 s on.
      */
     @ParameterizedTest(name = "{0} limit(s)")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
-    void aSlidingLogDecisionAfterAStepBackBehindAPeekThatDroppedEntriesIsMadeAsOfThePeek(int count) {
+    void aSlidingLogDecisionAfterAStepBackBehindADenialThatDroppedEntriesIsMadeAsOfTheDenial(int count) {
         ManualTicker ticker = new ManualTicker();
         RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG).limits(twoPerTenSeconds(count))
                 .ticker(ticker).build();
         admitAtZeroAndFiveSeconds(limiter, ticker);
         ticker.advance(Duration.ofSeconds(7));
-        assertThat(limiter.peek("k").allowed()).isTrue();
+        assertThat(limiter.tryAcquire("k", 2).allowed()).as("2 at 12 s beside the 5 s entry").isFalse();
         ticker.advance(Duration.ofSeconds(-4));
         assertThat(limiter.tryAcquire("k")).isEqualTo(countedFromTwelveSeconds(count));
         assertThat(limiter.tryAcquire("k").retryAfter()).isEqualTo(Duration.ofSeconds(7));
+    }
+
+    /**
+     * A peek drops nothing (see SlidingWindowLog#peek), so it moves no time either: after a peek at
+     * 12 s and a step back to 8 s, the request is decided at its own reading, beside 0 s and 5 s.
+     */
+    @ParameterizedTest(name = "{0} limit(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void aSlidingLogDecisionAfterAStepBackBehindAPeekIsMadeAtItsOwnReading(int count) {
+        ManualTicker ticker = new ManualTicker();
+        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG).limits(twoPerTenSeconds(count))
+                .ticker(ticker).build();
+        admitAtZeroAndFiveSeconds(limiter, ticker);
+        ticker.advance(Duration.ofSeconds(7));
+        assertThat(limiter.peek("k")).isEqualTo(new Decision(true, 1, 2, 0,
+                Duration.ofSeconds(count == 1 ? 3 : 3593).toNanos()));
+        ticker.advance(Duration.ofSeconds(-4));
+        Decision denied = limiter.tryAcquire("k");
+        assertThat(denied.allowed()).as("at 8 s, beside 0 s and 5 s").isFalse();
+        assertThat(denied.retryAfter()).as("until the 0 s entry leaves").isEqualTo(Duration.ofSeconds(2));
     }
 
     /** Admitted at a reading of 8 s, counted from 12 s: full again at 22 s, or 12 s + 1 h with the hour's limit. */

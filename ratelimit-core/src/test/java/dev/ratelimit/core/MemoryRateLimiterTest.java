@@ -206,6 +206,33 @@ class MemoryRateLimiterTest {
         assertThat(limiter.trackedKeys()).isZero();
     }
 
+    /**
+     * A peek records no access, so it must change nothing the cache's expiry depends on. The
+     * sliding log's peek once dropped the entries leaving the window, and so moved the time a later
+     * reading behind it is decided at (see SlidingWindowLog.Log#at): a request after a step back,
+     * within the quarter second in which a key's accesses are not recorded, was then counted from
+     * the peek's time, 10 s after the cache's last record of the key, and the key expired while
+     * that entry was still in the window. Its own resetAfter was not yet over when the key came
+     * back empty and admitted the whole capacity again.
+     */
+    @Test
+    void aSlidingLogKeyIsKeptUntilTheResetAfterItReported() {
+        MemoryRateLimiter limiter = limiter(Algorithm.SLIDING_WINDOW_LOG, Limit.of(2, Duration.ofSeconds(10)));
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();                       // at 0
+        ticker.advance(Duration.ofMillis(100));
+        assertThat(limiter.tryAcquire("k").allowed()).isTrue();                       // at 0.1 s
+        ticker.advance(Duration.ofMillis(9_950));
+        assertThat(limiter.peek("k").remaining()).as("at 10.05 s the 0 s entry has left").isEqualTo(1);
+        ticker.advance(Duration.ofMillis(-9_850));                                   // back to 0.2 s
+
+        Decision stale = limiter.tryAcquire("k");
+        long over = ticker.read() + stale.resetAfterNanos();
+        ticker.advanceNanos(over - 1 - ticker.read());
+        Decision before = limiter.peek("k");
+        assertThat(before.remaining()).as("1 ns before the resetAfter of %s: %s", stale, before).isLessThan(2);
+        assertThat(limiter.tryAcquire("k", 2).allowed()).as("the whole capacity 1 ns before %s ends", stale).isFalse();
+    }
+
     @Test
     void peekingAtASlidingCounterLeavesItsWindowWhereItWas() {
         MemoryRateLimiter peeked = limiter(Algorithm.SLIDING_WINDOW_COUNTER, Limit.of(10, Duration.ofSeconds(1)));
