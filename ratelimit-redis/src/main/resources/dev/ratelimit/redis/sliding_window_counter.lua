@@ -18,6 +18,13 @@ local function elapsed(i)
   return math.max(now - v[3 * i - 2], 0)
 end
 
+-- µs from the window's start to the reading, negative behind it (Redis's TIME after a failover to
+-- a node whose clock is behind, or a stale test reading). Such a reading is decided as at the
+-- start (elapsed() is 0), but its waits count from the reading itself, as core's do.
+local function since(i)
+  return now - v[3 * i - 2]
+end
+
 local function roll(i)
   local e = now - v[3 * i - 2]
   if e >= P[i] then
@@ -38,24 +45,26 @@ local function waitFor(i, permits)
   local budget = C[i] - current - permits
   if budget >= 0 then
     if previous == 0 then return 0 end
-    return math.max(e, p - divmod(budget * p, previous)) - e
+    local admitAt = math.max(e, p - divmod(budget * p, previous))
+    if admitAt == e then return 0 end
+    return admitAt - since(i)
   end
-  return (p - e) + math.max(0, p - divmod((C[i] - permits) * p, current))
+  return (p - since(i)) + math.max(0, p - divmod((C[i] - permits) * p, current))
 end
 
 -- µs until limit i is as a fresh key: its counts have rolled out.
 local function resetOf(i)
-  local e = elapsed(i)
-  if v[3 * i] > 0 then return 2 * P[i] - e end
-  if v[3 * i - 1] > 0 then return P[i] - e end
+  if v[3 * i] > 0 then return 2 * P[i] - since(i) end
+  if v[3 * i - 1] > 0 then return P[i] - since(i) end
   return 0
 end
 
 -- µs until a request would re-anchor limit i: when its counts have rolled out, or, with none,
--- when its window ends. Until then the state equals a fresh key's only if it is absent.
+-- when its window ends. Until then the state equals a fresh key's only if it is absent. Counted
+-- from the reading, so that after a step back the key lives until then, not that much less.
 local function nextAnchor(i)
   if v[3 * i] > 0 or v[3 * i - 1] > 0 then return resetOf(i) end
-  return P[i] - elapsed(i)
+  return P[i] - since(i)
 end
 
 local ok, retry = true, 0
@@ -71,10 +80,7 @@ if op ~= 'p' and ok then
   local ttl = 0
   for i = 1, n do
     if ok then v[3 * i] = v[3 * i] + k end
-    -- After Redis's TIME stepped back (a failover to a node whose clock is behind), elapsed()
-    -- reads 0 and nextAnchor() runs from now, not from the window's start, which is ahead: the
-    -- key must live that much longer, or it expires, and refills, early by the step.
-    ttl = math.max(ttl, nextAnchor(i) + math.max(v[3 * i - 2] - now, 0))
+    ttl = math.max(ttl, nextAnchor(i))
   end
   store(key, v, ttl)
 end

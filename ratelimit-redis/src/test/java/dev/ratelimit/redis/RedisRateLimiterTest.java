@@ -167,6 +167,45 @@ class RedisRateLimiterTest {
         }
     }
 
+    /**
+     * The sliding counter after a step back behind its window's start (Redis's TIME after a
+     * failover, or a test ticker): the request is decided as at the start, and its waits count from
+     * the reading, as core's do. They once counted from the start, short by the step, so a client
+     * retried too early and acquire() slept for a wait that ended in a denial. Two a second: one
+     * admitted at T0, one at T0 + 1 s, which rolls the window; then a reading of T0 + 0.5 s.
+     */
+    @Test
+    void aSlidingCounterCountsItsWaitsFromAReadingBehindItsWindowAsCoreDoes() throws InterruptedException {
+        Limit limit = Limit.of(2, Duration.ofSeconds(1));
+        for (List<Limit> limits : List.of(List.of(limit), List.of(limit, limit))) {
+            AtomicLong now = new AtomicLong(T0);
+            AtomicLong slept = new AtomicLong();
+            RateLimiter memory = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_COUNTER).limits(limits)
+                    .ticker(now::get).sleeper(nanos -> { }).build();
+            try (RedisRateLimiter redis = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE)
+                    .keyPrefix(TestRedis.prefix()).algorithm(Algorithm.SLIDING_WINDOW_COUNTER).limits(limits)
+                    .localDenyCache(false).ticker(now::get).sleeper(slept::addAndGet).build()) {
+                String what = limits.size() + " limit(s)";
+                assertThat(redis.tryAcquire("k")).as(what).isEqualTo(memory.tryAcquire("k"));
+                now.addAndGet(1_000_000_000);  // T0 + 1 s: the window rolls, weighing that permit fully
+                Decision second = redis.tryAcquire("k");
+                assertThat(second.allowed()).as(what).isTrue();
+                assertThat(second).as(what).isEqualTo(memory.tryAcquire("k"));
+                now.addAndGet(-500_000_000);   // T0 + 0.5 s, behind the window
+                Decision denied = redis.tryAcquire("k");
+                assertThat(denied).as(what).isEqualTo(memory.tryAcquire("k"));
+                assertThat(denied.retryAfter()).as(what + ": until T0 + 2 s").isEqualTo(Duration.ofMillis(1_500));
+                assertThat(denied.resetAfter()).as(what + ": until T0 + 3 s").isEqualTo(Duration.ofMillis(2_500));
+                assertThat(redis.acquire("k", 1, Duration.ofMillis(1_200)).allowed()).as(what).isFalse();
+                assertThat(slept.get()).as(what + ": a wait longer than maxWait is refused without sleeping").isZero();
+                now.set(T0 + 2_000_000_000L - 1_000);
+                assertThat(redis.tryAcquire("k").allowed()).as(what + ": 1 µs before retryAfter").isFalse();
+                now.addAndGet(1_000);
+                assertThat(redis.tryAcquire("k").allowed()).as(what + ": at retryAfter").isTrue();
+            }
+        }
+    }
+
     @Test
     void tokenBucketAcquireWaitsForTheRefill() throws InterruptedException {
         AtomicLong now = new AtomicLong(T0);
