@@ -89,7 +89,7 @@ end
 
 local ok, retry = true, 0
 for i = 1, n do
-  -- Dropping what has left the window changes no figure, so a peek does it too, like core's.
+  -- A peek drops too, to read its figures, but writes nothing (below), as core's peek changes nothing.
   expire(i)
   local excess = used[i] + k - C[i]
   if excess > 0 then
@@ -125,6 +125,8 @@ local result = reply(ok, retry, C,
   function(i) return C[i] - used[i] end,
   resetOf,
   function(i) return timeToFree(i, used[i] + 1 - C[i]) end, 0)
+
+if op == 'p' then return result end
 
 local empty = true
 for i = 1, n do if used[i] > 0 then empty = false end end
