@@ -260,7 +260,7 @@ public final class RateLimitFilter implements Filter {
     /** The rules that apply, in order; a list is built only when more than one does. */
     private List<WebRule> matching(String method, boolean preflight, RequestPaths.Path path) {
         for (RequestPaths.Pattern pattern : excluded) {
-            if (pattern.matches(path)) {
+            if (pattern.excludes(path)) {
                 return List.of();
             }
         }
@@ -342,7 +342,7 @@ public final class RateLimitFilter implements Filter {
                 return true;
             }
             for (RequestPaths.Pattern pattern : paths) {
-                if (pattern.matches(path)) {
+                if (pattern.covers(path)) {
                     return true;
                 }
             }

@@ -1,5 +1,6 @@
 package dev.ratelimit.spring.web;
 
+import java.util.List;
 import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.RequestPath;
 import org.springframework.web.util.pattern.PathPattern;
@@ -61,6 +62,21 @@ final class RequestPaths {
             return text != null;
         }
 
+        /**
+         * Whether a rule on this pattern covers {@code path}: Spring MVC routes either the path as it
+         * is (with {@code PathPattern}s, Boot's default) or the path with its empty segments dropped
+         * (with the legacy matching), and a rule must count the request whichever the application uses.
+         */
+        boolean covers(Path path) {
+            return matches(path) || (path.merged != null && matches(path.merged));
+        }
+
+        /** Whether an exclusion on this pattern leaves {@code path} out: in both forms, for the same reason. */
+        boolean excludes(Path path) {
+            return matches(path) && (path.merged == null || matches(path.merged));
+        }
+
+        /** Whether the pattern matches {@code path} as it is, as {@link PathPattern#matches} does. */
         boolean matches(Path path) {
             if (text == null || path.start < 0) {
                 return pattern.matches(path.parsed());
@@ -98,14 +114,20 @@ final class RequestPaths {
         }
     }
 
-    /** A request's path within the application, parsed only if a pattern needs it. */
+    /**
+     * A request's path within the application, parsed only if a pattern needs it, and the same path
+     * with its empty segments dropped ({@link #merged}) when it has any.
+     */
     static final class Path {
+
+        private static final PathContainer.Options UNDECODED = PathContainer.Options.create('/', false);
 
         private final String uri;
         private final String contextPath;
         /** Where the path within the application starts in {@link #uri}, or -1 unless it is plain. */
         private final int start;
         private PathContainer parsed;
+        private final Path merged;
 
         private Path(String uri, String contextPath, int start) {
             this.uri = uri;
@@ -114,6 +136,56 @@ final class RequestPaths {
             if (start < 0) {
                 parsed(); // now, as before there was a fast path: a context path Spring rejects still fails every request
             }
+            this.merged = start < 0 ? merged(parsed) : null;
+        }
+
+        /** A path already parsed, such as a merged one. */
+        private Path(PathContainer parsed) {
+            this.uri = null;
+            this.contextPath = null;
+            this.start = -1;
+            this.parsed = parsed;
+            this.merged = null;
+        }
+
+        /**
+         * The path as Spring MVC's legacy matching ({@code UrlPathHelper}, with
+         * {@code matching-strategy: ant_path_matcher}) and the servlet container's mapping see it: with
+         * no empty segment ({@code //}, or one that is only {@code ;} parameters), so {@code //api/x}
+         * and {@code /;a/api/x} are {@code /api/x}. Null when the path has no empty segment, which
+         * includes every plain path.
+         */
+        Path merged() {
+            return merged;
+        }
+
+        private static Path merged(PathContainer path) {
+            boolean empty = false;
+            boolean separator = false;
+            for (PathContainer.Element element : path.elements()) {
+                boolean isSeparator = element instanceof PathContainer.Separator;
+                if ((isSeparator && separator)
+                        || (element instanceof PathContainer.PathSegment segment && segment.valueToMatch().isEmpty())) {
+                    empty = true;
+                    break;
+                }
+                separator = isSeparator;
+            }
+            if (!empty) {
+                return null;
+            }
+            StringBuilder merged = new StringBuilder();
+            for (PathContainer.Element element : path.elements()) {
+                if (element instanceof PathContainer.PathSegment segment && !segment.valueToMatch().isEmpty()) {
+                    merged.append('/').append(segment.valueToMatch());
+                }
+            }
+            List<PathContainer.Element> elements = path.elements();
+            if (merged.isEmpty() || elements.get(elements.size() - 1) instanceof PathContainer.Separator) {
+                merged.append('/');
+            }
+            // Already decoded and stripped of parameters: parsed again as it is, so that nothing is decoded twice.
+            return new Path(PathContainer.parsePath(merged.toString(), UNDECODED));
         }
 
         /** The path of a request, given its raw (undecoded) request URI and context path. */
@@ -124,7 +196,8 @@ final class RequestPaths {
         /**
          * Where the path within the application starts, if {@code contextPath} is a whole-segment prefix
          * of {@code uri} as {@link RequestPath#parse} requires, and the rest has nothing to decode
-         * ({@code %}) or strip ({@code ;} parameters); else -1, leaving the case to Spring's parser.
+         * ({@code %}), strip ({@code ;} parameters) or merge ({@code //}); else -1, leaving the case to
+     * Spring's parser.
          */
         private static int plainStart(String uri, String contextPath) {
             if (uri == null) {
@@ -140,7 +213,7 @@ final class RequestPaths {
             }
             for (int i = start; i < uri.length(); i++) {
                 char c = uri.charAt(i);
-                if (c == '%' || c == ';') {
+                if (c == '%' || c == ';' || (c == '/' && i > start && uri.charAt(i - 1) == '/')) {
                     return -1;
                 }
             }
