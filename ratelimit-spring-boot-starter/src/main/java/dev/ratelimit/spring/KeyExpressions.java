@@ -1,5 +1,7 @@
 package dev.ratelimit.spring;
 
+import java.lang.reflect.Array;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -7,6 +9,7 @@ import org.springframework.expression.Expression;
 import org.springframework.expression.spel.SpelNode;
 import org.springframework.expression.spel.ast.VariableReference;
 import org.springframework.expression.spel.standard.SpelExpression;
+import org.springframework.util.ReflectionUtils;
 
 /**
  * Start-up checks of client keys, shared by the properties, {@code @RateLimited} and the filter's
@@ -26,6 +29,38 @@ public final class KeyExpressions {
      */
     public static boolean isHeaderName(String name) {
         return name != null && HEADER_NAME.matcher(name).matches();
+    }
+
+    /**
+     * The text a key expression's value names a bucket by, or null for a null value. An array is
+     * written out element by element ({@code [a, b]}), as a list's {@code toString()} is: its own
+     * {@code toString()} is its identity, different for every call, and so is that of any object
+     * whose class has no {@code toString()} of its own. Such a value would give every call a bucket
+     * of its own, putting the limit out of force, so it is refused.
+     *
+     * @param where names the key in the message, such as {@code @RateLimited(key = "#form") on Forms.submit}
+     * @throws IllegalStateException if the value's text is only its identity
+     */
+    public static String text(Object value, String where) {
+        if (value == null) {
+            return null;
+        }
+        if (value instanceof Object[] array) {
+            return Arrays.deepToString(array);
+        }
+        if (value.getClass().isArray()) {
+            StringBuilder text = new StringBuilder("[");
+            for (int i = 0; i < Array.getLength(value); i++) {
+                text.append(i == 0 ? "" : ", ").append(Array.get(value, i));
+            }
+            return text.append(']').toString();
+        }
+        if (ReflectionUtils.findMethod(value.getClass(), "toString").getDeclaringClass() == Object.class) {
+            throw new IllegalStateException(where + " came out a " + value.getClass().getName()
+                    + ", which has no toString() but its identity, so every call would get a bucket of its own;"
+                    + " key by one of its properties instead");
+        }
+        return value.toString();
     }
 
     /**

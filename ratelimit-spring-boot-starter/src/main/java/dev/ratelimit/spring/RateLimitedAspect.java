@@ -461,8 +461,10 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                     context.setVariable("request", request);
                     context.setVariable("principal", request.getUserPrincipal());
                 }
-                Object value = key.getValue(context);
-                if (value != null && !value.toString().isBlank()) {
+                String value = KeyExpressions.text(key.getValue(context), "@RateLimited(key = \""
+                        + key.getExpressionString() + "\") on " + method.getDeclaringClass().getSimpleName() + "."
+                        + method.getName());
+                if (value != null && !value.isBlank()) {
                     return "expr:" + value;
                 }
             }

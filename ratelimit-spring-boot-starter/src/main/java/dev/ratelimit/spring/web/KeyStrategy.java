@@ -71,8 +71,8 @@ interface KeyStrategy {
             if (beans != null) {
                 context.setBeanResolver(beans);
             }
-            Object value = expression.getValue(context);
-            return orIp(value == null ? null : value.toString(), "expr:", ip, request);
+            return orIp(KeyExpressions.text(expression.getValue(context), path + " (" + spec + ")"), "expr:", ip,
+                    request);
         };
     }
 

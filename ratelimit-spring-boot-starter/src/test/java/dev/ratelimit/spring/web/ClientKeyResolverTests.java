@@ -103,6 +103,24 @@ class ClientKeyResolverTests {
                 });
     }
 
+    /**
+     * A rule's SpEL key that comes out an array (the values of a parameter) is keyed by its elements.
+     * Its {@code toString()} is its identity, new for every request: each request had a bucket of its own.
+     */
+    @Test
+    void aRuleKeyThatIsAnArrayIsKeyedByItsElements() {
+        WebRunners.runner(Endpoint.class, "ratelimit.tiers.free.limits[0].limit=1",
+                "ratelimit.tiers.free.limits[0].period=1m", "ratelimit.rules[0].name=api",
+                "ratelimit.rules[0].paths=/api/**", "ratelimit.rules[0].key=#request.getParameterValues('t')")
+                .run(context -> {
+                    MockMvc mvc = WebRunners.mvc(context);
+                    WebRunners.perform(mvc, get("/api/hello").param("t", "acme"), "192.0.2.1").andExpect(status().isOk());
+                    WebRunners.perform(mvc, get("/api/hello").param("t", "acme"), "192.0.2.2")
+                            .andExpect(status().isTooManyRequests());
+                    WebRunners.perform(mvc, get("/api/hello").param("t", "other"), "192.0.2.1").andExpect(status().isOk());
+                });
+    }
+
     private static MockHttpServletRequestBuilder tenant(MockHttpServletRequestBuilder request) {
         return request.header("X-API-Key", "k1").header("X-Tenant", "acme");
     }
