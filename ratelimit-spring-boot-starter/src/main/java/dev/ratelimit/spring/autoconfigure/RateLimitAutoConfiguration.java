@@ -19,6 +19,8 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.aspectj.lang.annotation.Aspect;
 import org.springframework.aop.PointcutAdvisor;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -35,6 +37,7 @@ import org.springframework.core.env.Environment;
 import org.springframework.context.annotation.EnableAspectJAutoProxy;
 import org.springframework.context.annotation.Role;
 import org.springframework.web.servlet.DispatcherServlet;
+import org.springframework.web.util.pattern.PathPatternParser;
 
 /**
  * Rate limiting from {@code ratelimit.*}: an in-memory limiter per rule and tier, a servlet filter
@@ -148,6 +151,31 @@ public final class RateLimitAutoConfiguration {
             registration.setOrder(properties.getEarlyFilterOrder());
             registration.setEnabled(early);
             return registration;
+        }
+
+        /**
+         * Once the application's beans exist, and before the server takes requests, has both filters
+         * read their paths with Spring MVC's own pattern parser ({@code mvcPatternParser}), which the
+         * application may have configured to ignore case: else {@code /API/items} would reach the
+         * {@code /api/items} handler past a rule on {@code /api/**}.
+         */
+        @Bean
+        SmartInitializingSingleton rateLimitFilterPatternParser(ConfigurableListableBeanFactory beanFactory,
+                ObjectProvider<RateLimitFilter> filter,
+                @Qualifier("rateLimitEarlyFilterRegistration") ObjectProvider<FilterRegistrationBean<?>> early) {
+            return () -> {
+                if (!beanFactory.containsBean("mvcPatternParser")
+                        || !beanFactory.isTypeMatch("mvcPatternParser", PathPatternParser.class)) {
+                    return;
+                }
+                PathPatternParser parser = beanFactory.getBean("mvcPatternParser", PathPatternParser.class);
+                filter.ifAvailable(main -> main.usePatternParser(parser));
+                early.ifAvailable(registration -> {
+                    if (registration.getFilter() instanceof RateLimitFilter earlyFilter) {
+                        earlyFilter.usePatternParser(parser);
+                    }
+                });
+            };
         }
 
         @Bean

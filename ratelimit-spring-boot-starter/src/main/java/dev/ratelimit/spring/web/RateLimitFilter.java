@@ -29,6 +29,7 @@ import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.web.cors.CorsUtils;
+import org.springframework.web.util.pattern.PathPatternParser;
 import org.springframework.web.util.pattern.PatternParseException;
 
 /**
@@ -65,8 +66,11 @@ public final class RateLimitFilter implements Filter {
     private final RateLimitEnforcer enforcer;
     private final TierResolver tiers;
     private final RateLimitResponses responses;
-    private final List<RequestPaths.Pattern> excluded;
-    private final List<WebRule> rules;
+    private final List<String> excludedSources;
+    private final List<List<String>> ruleSources = new ArrayList<>();
+    private final List<String> rulePaths = new ArrayList<>();
+    private volatile List<RequestPaths.Pattern> excluded;
+    private volatile List<WebRule> rules;
     private final String apiKeyHeader;
     private final boolean rejectUnknownApiKeys;
 
@@ -98,7 +102,8 @@ public final class RateLimitFilter implements Filter {
         this.responses = responses;
         this.apiKeyHeader = properties.getApiKeyHeader();
         this.rejectUnknownApiKeys = properties.getUnknownApiKey() == RateLimitProperties.UnknownApiKey.REJECT;
-        this.excluded = patterns("ratelimit.exclude-paths", properties.getExcludePaths());
+        this.excludedSources = List.copyOf(properties.getExcludePaths());
+        this.excluded = patterns("ratelimit.exclude-paths", excludedSources, PathPatternParser.defaultInstance);
         Set<String> shadowed = new HashSet<>();
         for (RateLimitEnforcer.RuleView view : enforcer.rules()) {
             if (view.shadow()) {
@@ -118,11 +123,37 @@ public final class RateLimitFilter implements Filter {
                         + " leave the rule in the main filter");
             }
             Set<String> methods = methods(path + ".methods", rule.getMethods());
-            compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths()), methods,
+            ruleSources.add(List.copyOf(rule.getPaths()));
+            rulePaths.add(path + ".paths");
+            compiled.add(new WebRule(rule.getName(), patterns(path + ".paths", rule.getPaths(),
+                    PathPatternParser.defaultInstance), methods,
                     KeyStrategy.compile(path + ".key", rule.getKey(), ips, tiers, keys, apiKeyHeader, beanFactory),
                     rule.getCost(), shadowed.contains(rule.getName())));
         }
         this.rules = List.copyOf(compiled);
+    }
+
+    /**
+     * Reads the paths of the rules and of {@code exclude-paths} with {@code parser}, the parser Spring
+     * MVC maps handlers with (its {@code mvcPatternParser} bean, which {@code configurePathMatch} may
+     * replace): with one that ignores case, {@code /API/items} reaches the {@code /api/items}
+     * handler, so a rule on {@code /api/**} must cover it too. The starter calls this once the
+     * application's beans exist, before the server takes requests.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming a pattern that parser refuses
+     */
+    public void usePatternParser(PathPatternParser parser) {
+        if (RequestPaths.Pattern.isDefault(parser)) {
+            return; // the patterns read now are the ones compiled at start-up
+        }
+        List<WebRule> recompiled = new ArrayList<>(rules.size());
+        for (int i = 0; i < rules.size(); i++) {
+            WebRule rule = rules.get(i);
+            recompiled.add(new WebRule(rule.name(), patterns(rulePaths.get(i), ruleSources.get(i), parser),
+                    rule.methods(), rule.key(), rule.cost(), rule.shadow()));
+        }
+        this.excluded = patterns("ratelimit.exclude-paths", excludedSources, parser);
+        this.rules = List.copyOf(recompiled);
     }
 
     /**
@@ -300,7 +331,7 @@ public final class RateLimitFilter implements Filter {
         return Set.copyOf(compiled);
     }
 
-    private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns) {
+    private static List<RequestPaths.Pattern> patterns(String path, List<String> patterns, PathPatternParser parser) {
         List<RequestPaths.Pattern> compiled = new ArrayList<>(patterns.size());
         for (int i = 0; i < patterns.size(); i++) {
             String pattern = patterns.get(i);
@@ -310,7 +341,7 @@ public final class RateLimitFilter implements Filter {
                         "must start with /, as paths are matched within the application, such as /api/**");
             }
             try {
-                compiled.add(RequestPaths.Pattern.compile(pattern));
+                compiled.add(RequestPaths.Pattern.compile(pattern, parser));
             } catch (PatternParseException e) {
                 throw new InvalidConfigurationPropertyValueException(path + "[" + i + "]", pattern,
                         "is not a valid path pattern: " + e.getMessage());

@@ -44,7 +44,21 @@ final class RequestPaths {
          * @throws org.springframework.web.util.pattern.PatternParseException if it is not a valid pattern
          */
         static Pattern compile(String pattern) {
-            PathPattern parsed = PathPatternParser.defaultInstance.parse(pattern);
+            return compile(pattern, PathPatternParser.defaultInstance);
+        }
+
+        /**
+         * Parses {@code pattern} with {@code parser}, the one Spring MVC maps handlers with. Matching as
+         * strings is only for a parser that reads patterns as the default one does: case-sensitive,
+         * segments split at {@code /}.
+         *
+         * @throws org.springframework.web.util.pattern.PatternParseException if it is not a valid pattern
+         */
+        static Pattern compile(String pattern, PathPatternParser parser) {
+            PathPattern parsed = parser.parse(pattern);
+            if (!isDefault(parser)) {
+                return new Pattern(parsed, null, false);
+            }
             if (!parsed.hasPatternSyntax() && isPlainLiteral(pattern)) {
                 return new Pattern(parsed, pattern, false);
             }
@@ -55,6 +69,12 @@ final class RequestPaths {
                 }
             }
             return new Pattern(parsed, null, false);
+        }
+
+        /** Whether {@code parser} reads patterns as {@link PathPatternParser#defaultInstance} does. */
+        static boolean isDefault(PathPatternParser parser) {
+            return parser == PathPatternParser.defaultInstance
+                    || (parser.isCaseSensitive() && parser.getPathOptions() == PathContainer.Options.HTTP_PATH);
         }
 
         /** Whether this pattern is matched as a string on plain paths. */
