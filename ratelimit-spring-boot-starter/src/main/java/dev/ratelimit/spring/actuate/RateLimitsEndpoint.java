@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
@@ -45,10 +46,24 @@ public final class RateLimitsEndpoint {
     private static final Log LOG = LogFactory.getLog(RateLimitsEndpoint.class);
 
     private final RateLimitEnforcer enforcer;
+    private final UnaryOperator<String> ips;
 
-    /** Reports on and resets the limiters of {@code enforcer}. */
+    /** Reports on and resets the limiters of {@code enforcer}; {@code ip:} keys are taken as written. */
     public RateLimitsEndpoint(RateLimitEnforcer enforcer) {
+        this(enforcer, address -> null);
+    }
+
+    /**
+     * Reports on and resets the limiters of {@code enforcer}. The address of an {@code ip:} key is
+     * written as the filter writes it ({@code 2001:db8:0:1::/64} becomes the limiter key's
+     * {@code 2001:db8:0:1:0:0:0:0/64}), so that an operator who writes it as addresses are usually
+     * written finds the client, rather than an empty bucket that a reset answers 204 for.
+     *
+     * @param ips the canonical form of an address, or null to keep it as written
+     */
+    public RateLimitsEndpoint(RateLimitEnforcer enforcer, UnaryOperator<String> ips) {
         this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+        this.ips = Objects.requireNonNull(ips, "ips");
     }
 
     /** Every rule in force. */
@@ -124,6 +139,10 @@ public final class RateLimitsEndpoint {
             return new Target(null, null, WebEndpointResponse.STATUS_NOT_FOUND);
         }
         String key = path.substring(rule.length() + 1);
+        if (key.startsWith("ip:")) {
+            String canonical = ips.apply(key.substring("ip:".length()));
+            key = canonical == null ? key : "ip:" + canonical;
+        }
         return new Target(rule, key, key.isBlank() ? WebEndpointResponse.STATUS_BAD_REQUEST : 0);
     }
 

@@ -2,6 +2,8 @@ package dev.ratelimit.spring.autoconfigure;
 
 import dev.ratelimit.spring.RateLimitEnforcer;
 import dev.ratelimit.spring.actuate.RateLimitsEndpoint;
+import dev.ratelimit.spring.web.ClientIpResolver;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -22,7 +24,8 @@ public final class RateLimitEndpointAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    RateLimitsEndpoint rateLimitsEndpoint(RateLimitEnforcer enforcer) {
-        return new RateLimitsEndpoint(enforcer);
+    RateLimitsEndpoint rateLimitsEndpoint(RateLimitEnforcer enforcer, ObjectProvider<ClientIpResolver> ips) {
+        ClientIpResolver resolver = ips.getIfAvailable();
+        return resolver == null ? new RateLimitsEndpoint(enforcer) : new RateLimitsEndpoint(enforcer, resolver::canonical);
     }
 }

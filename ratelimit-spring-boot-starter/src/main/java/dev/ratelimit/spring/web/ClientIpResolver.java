@@ -91,6 +91,20 @@ public final class ClientIpResolver {
     }
 
     /**
+     * The client key value {@link #resolve} gives an address written by hand, for the Actuator
+     * endpoint: {@code 2001:db8:0:1::9}, {@code 2001:db8:0:1::/64} and {@code 2001:DB8:0:1:0:0:0:0/64}
+     * all name the group {@code 2001:db8:0:1:0:0:0:0/64}, and {@code ::ffff:192.0.2.1} is
+     * {@code 192.0.2.1}. A prefix length after the address is dropped: the group is the configured one.
+     *
+     * @return the canonical form, or null if {@code text} is not an IP literal
+     */
+    public String canonical(String text) {
+        int slash = text.indexOf('/');
+        InetAddress address = Cidr.address(slash < 0 ? text : text.substring(0, slash));
+        return address == null ? null : group(address);
+    }
+
+    /**
      * Whether {@code s} is a dotted IPv4 address exactly as {@link InetAddress#getHostAddress()}
      * would print it (four decimal octets up to 255, no leading zeros), so it can serve as the key
      * unparsed.

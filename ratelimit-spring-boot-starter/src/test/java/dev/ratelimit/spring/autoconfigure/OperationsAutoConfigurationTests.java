@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 
 /** The meters and the endpoint: present when their libraries are, and never needed to start. */
@@ -125,6 +126,50 @@ class OperationsAutoConfigurationTests {
                     assertThat(endpoint.client("api", "v1").getStatus()).isEqualTo(200); // key "v1" under "api"
                     assertThat(endpoint.client("api", "v1", " ").getStatus()).isEqualTo(400);
                     assertThat(endpoint.client("apiv1", "ip:192.0.2.1").getStatus()).isEqualTo(404);
+                });
+    }
+
+    /**
+     * An operator writes an IPv6 client as addresses are usually written, compressed ({@code ::}), or
+     * gives the client's own address rather than its group. The limiter key is the group, written out
+     * in full: the endpoint answered for a key no request had, with full limits, and a reset said 204
+     * and restored nothing, while the client stayed limited.
+     */
+    @Test
+    void theEndpointFindsAnIpv6ClientHoweverItsAddressIsWritten() {
+        runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits").run(context -> {
+            RateLimitsEndpoint endpoint = context.getBean(RateLimitsEndpoint.class);
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            String key = "ip:2001:db8:0:1:0:0:0:0/64";
+            enforcer.enforce(List.of(new RateLimitEnforcer.Check("api", "free", key, 4)));
+
+            assertThat(endpoint.client("api", "ip:2001:db8:0:1::", "64").getBody().policies().get("free").remaining())
+                    .isEqualTo(6);
+            assertThat(endpoint.client("api", "ip:2001:DB8:0:1::abcd").getBody().policies().get("free").remaining())
+                    .isEqualTo(6);
+            assertThat(endpoint.client("api", "ip:2001:db8:0:1::", "64").getBody().key()).isEqualTo(key);
+            assertThat(endpoint.reset("api", "ip:2001:db8:0:1::", "64").getStatus()).isEqualTo(204);
+            assertThat(enforcer.peek("api", key).get("free").remaining()).isEqualTo(10);
+
+            enforcer.enforce(List.of(new RateLimitEnforcer.Check("api", "free", "ip:192.0.2.1", 4)));
+            assertThat(endpoint.client("api", "ip:::ffff:192.0.2.1").getBody().policies().get("free").remaining())
+                    .isEqualTo(6);
+            assertThat(endpoint.client("api", "ip:not-an-address").getStatus()).isEqualTo(200);
+        });
+    }
+
+    @Test
+    void withoutServletsTheEndpointTakesIpKeysAsWritten() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(RateLimitAutoConfiguration.class,
+                        RateLimitEndpointAutoConfiguration.class))
+                .withClassLoader(new FilteredClassLoader("jakarta.servlet", "org.springframework.web"))
+                .withPropertyValues("ratelimit.tiers.free.limits[0].limit=10", "ratelimit.tiers.free.limits[0].period=1m",
+                        "ratelimit.rules[0].name=api", "management.endpoints.web.exposure.include=ratelimits")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(RateLimitsEndpoint.class).client("api", "ip:2001:db8::1").getBody().key())
+                            .isEqualTo("ip:2001:db8::1");
                 });
     }
 
