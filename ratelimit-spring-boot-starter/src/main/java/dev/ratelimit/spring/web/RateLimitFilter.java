@@ -250,7 +250,8 @@ public final class RateLimitFilter implements Filter {
     /**
      * The matching rules that have not decided the request yet. A rule has when this filter saw the
      * request before (registered twice, say), or when a {@code @RateLimited} call under the same
-     * rule ran first; the request must not pay twice for it, but the other rules still apply.
+     * rule ran first and was admitted; the request must not pay twice for it, but the other rules
+     * still apply.
      */
     private static List<WebRule> undecided(RateLimitResult gathered, List<WebRule> matching) {
         List<WebRule> left = null;
@@ -267,9 +268,14 @@ public final class RateLimitFilter implements Filter {
         return left == null ? matching : left;
     }
 
+    /**
+     * Whether {@code gathered} admitted the request under the rule. A denial does not count: it took
+     * nothing, and the request went on only because the application caught the call's exception, so
+     * the rule's paths must still be decided here.
+     */
     private static boolean decides(RateLimitResult gathered, WebRule rule) {
         for (RuleDecision decision : gathered.decisions()) {
-            if (rule.name().equals(decision.rule())) {
+            if (rule.name().equals(decision.rule()) && decision.decision().allowed()) {
                 return true;
             }
         }

@@ -150,6 +150,31 @@ class RuleMatchingTests {
         });
     }
 
+    /**
+     * A {@code @RateLimited} call under rule x that ran first and was denied took nothing, and the
+     * application caught its exception and went on. That denial no longer decides the request (it is
+     * dropped from the result), so it cannot stand in for x's admission either: the filter must still
+     * apply x, or every request whose early call is refused would pass x's paths unlimited.
+     */
+    @Test
+    void aRuleAnAnnotatedCallDeniedFirstIsStillAppliedByTheFilter() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            enforcer.enforce(List.of(new RateLimitEnforcer.Check("x", "free", "ip:127.0.0.1", 2)));
+            MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+            RateLimitResult denied = enforcer.enforce(List.of(new RateLimitEnforcer.Check("x", "free", "ip:127.0.0.1", 1)));
+            assertThat(denied.allowed()).isFalse();
+            request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, denied);
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            boolean[] reached = new boolean[1];
+            filter.doFilter(request, response, (last, lastResponse) -> reached[0] = true);
+
+            assertThat(reached[0]).as("the handler behind rule x was reached").isFalse();
+            assertThat(response.getStatus()).isEqualTo(429);
+        });
+    }
+
     /** Only the request itself is limited: not the error page, forward or async dispatch that follows it. */
     @ParameterizedTest
     @EnumSource(value = DispatcherType.class, names = {"ERROR", "FORWARD", "INCLUDE", "ASYNC"})
