@@ -203,20 +203,28 @@ public final class RateLimitFilter implements Filter {
             }
         }
         String clientTier = tiers.resolve(request);
+        boolean reject = false;
         if (rejectUnknownApiKeys && clientTier == null) {
             String apiKey = request.getHeader(apiKeyHeader);
             if (apiKey != null && !apiKey.isBlank()) {
                 if (!allShadowed(matching)) {
-                    responses.writeUnknownApiKey(request, response, apiKeyHeader);
-                    return;
+                    reject = true;
+                } else {
+                    // Shadow mode never refuses: report the 401 it would send, then limit the request as
+                    // if it carried no key, which is what unknown-api-key: ip would do.
+                    logShadowedRejection(matching, apiKey);
                 }
-                // Shadow mode never refuses: report the 401 it would send, then limit the request as
-                // if it carried no key, which is what unknown-api-key: ip would do.
-                logShadowedRejection(matching, apiKey);
             }
         }
+        // An unknown key counts as none (the key strategies fall back past it), so a refused key is
+        // counted too: else a client could guess keys as fast as the server answers 401.
         RateLimitResult result = enforcer.enforce(checks(matching, request, clientTier)).after(earlier);
         request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE, result);
+        if (reject && result.allowed()) {
+            responses.writeHeaders(response, result, earlier == null);
+            responses.writeUnknownApiKey(request, response, apiKeyHeader);
+            return;
+        }
         if (result.allowed()) {
             // Nothing of ours on the response yet unless an earlier filter wrote it: then add, not replace.
             responses.writeHeaders(response, result, earlier == null);

@@ -204,6 +204,25 @@ class ResponseFormatTests {
                         .andExpect(status().isUnauthorized()));
     }
 
+    /**
+     * A refused key is a guess, and guessing keys is what a limit must slow down: each 401 is counted
+     * as a request without a key (the client's address), and once that bucket is empty the guesses
+     * get 429 instead. The 401 was written before any rule was applied, so a client could try keys
+     * as fast as the server answered.
+     */
+    @Test
+    void rejectedApiKeysAreCountedAgainstTheClientsAddress() {
+        runner.withPropertyValues("ratelimit.unknown-api-key=reject").run(context -> {
+            MockMvc mvc = mvc(context);
+            call(mvc, get("/x").header("X-API-Key", "guess-1")).andExpect(status().isUnauthorized())
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"));
+            call(mvc, get("/x").header("X-API-Key", "guess-2")).andExpect(status().isUnauthorized());
+            call(mvc, get("/x").header("X-API-Key", "guess-3")).andExpect(status().isTooManyRequests());
+            call(mvc, get("/x")).andExpect(status().isTooManyRequests());
+            call(mvc, get("/x").header("X-API-Key", "known")).andExpect(status().isOk());
+        });
+    }
+
     @Test
     void aFloodOfUnknownApiKeysTracksOneKey() {
         Set<String> tracked = ConcurrentHashMap.newKeySet();
