@@ -4,6 +4,7 @@ import java.lang.reflect.Array;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.springframework.expression.Expression;
 import org.springframework.expression.spel.SpelNode;
@@ -38,10 +39,11 @@ public final class KeyExpressions {
      * whose class has no {@code toString()} of its own. Such a value would give every call a bucket
      * of its own, putting the limit out of force, so it is refused.
      *
-     * @param where names the key in the message, such as {@code @RateLimited(key = "#form") on Forms.submit}
+     * @param where names the key in the message, such as {@code @RateLimited(key = "#form") on Forms.submit};
+     *              asked only when the value is refused
      * @throws IllegalStateException if the value's text is only its identity
      */
-    public static String text(Object value, String where) {
+    public static String text(Object value, Supplier<String> where) {
         if (value == null) {
             return null;
         }
@@ -56,7 +58,7 @@ public final class KeyExpressions {
             return text.append(']').toString();
         }
         if (ReflectionUtils.findMethod(value.getClass(), "toString").getDeclaringClass() == Object.class) {
-            throw new IllegalStateException(where + " came out a " + value.getClass().getName()
+            throw new IllegalStateException(where.get() + " came out a " + value.getClass().getName()
                     + ", which has no toString() but its identity, so every call would get a bucket of its own;"
                     + " key by one of its properties instead");
         }

@@ -461,7 +461,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                     context.setVariable("request", request);
                     context.setVariable("principal", request.getUserPrincipal());
                 }
-                String value = KeyExpressions.text(key.getValue(context), "@RateLimited(key = \""
+                String value = KeyExpressions.text(key.getValue(context), () -> "@RateLimited(key = \""
                         + key.getExpressionString() + "\") on " + method.getDeclaringClass().getSimpleName() + "."
                         + method.getName());
                 if (value != null && !value.isBlank()) {

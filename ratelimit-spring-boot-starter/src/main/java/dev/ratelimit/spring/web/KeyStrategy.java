@@ -5,6 +5,7 @@ import dev.ratelimit.spring.KeyExpressions;
 import dev.ratelimit.spring.TierResolver;
 import jakarta.servlet.http.HttpServletRequest;
 import java.security.Principal;
+import java.util.function.Supplier;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.context.expression.BeanFactoryResolver;
@@ -63,6 +64,7 @@ interface KeyStrategy {
         }
         Expression expression = parse(path, trimmed);
         BeanFactoryResolver beans = beanFactory == null ? null : new BeanFactoryResolver(beanFactory);
+        Supplier<String> where = () -> path + " (" + spec + ")";
         return request -> {
             StandardEvaluationContext context = new StandardEvaluationContext(request);
             context.setVariable("request", request);
@@ -71,8 +73,7 @@ interface KeyStrategy {
             if (beans != null) {
                 context.setBeanResolver(beans);
             }
-            return orIp(KeyExpressions.text(expression.getValue(context), path + " (" + spec + ")"), "expr:", ip,
-                    request);
+            return orIp(KeyExpressions.text(expression.getValue(context), where), "expr:", ip, request);
         };
     }
 

@@ -217,7 +217,7 @@ final class RequestPaths {
          * Where the path within the application starts, if {@code contextPath} is a whole-segment prefix
          * of {@code uri} as {@link RequestPath#parse} requires, and the rest has nothing to decode
          * ({@code %}), strip ({@code ;} parameters) or merge ({@code //}); else -1, leaving the case to
-     * Spring's parser.
+         * Spring's parser.
          */
         private static int plainStart(String uri, String contextPath) {
             if (uri == null) {
