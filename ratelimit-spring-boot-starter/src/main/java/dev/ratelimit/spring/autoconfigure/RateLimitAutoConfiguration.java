@@ -16,6 +16,9 @@ import dev.ratelimit.spring.web.RateLimitExceptionResolver;
 import dev.ratelimit.spring.web.RateLimitFilter;
 import dev.ratelimit.spring.web.RateLimitResponses;
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.List;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.aspectj.lang.annotation.Aspect;
 import org.springframework.aop.PointcutAdvisor;
 import org.springframework.beans.factory.ObjectProvider;
@@ -48,6 +51,8 @@ import org.springframework.web.util.pattern.PathPatternParser;
 @ConditionalOnBooleanProperty(name = "ratelimit.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(RateLimitProperties.class)
 public final class RateLimitAutoConfiguration {
+
+    private static final Log LOG = LogFactory.getLog(RateLimitAutoConfiguration.class);
 
     @Bean
     @ConditionalOnMissingBean
@@ -120,10 +125,46 @@ public final class RateLimitAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean(name = "rateLimitFilterRegistration")
         FilterRegistrationBean<RateLimitFilter> rateLimitFilterRegistration(RateLimitFilter filter,
-                RateLimitProperties properties) {
+                RateLimitProperties properties, Environment environment) {
+            warnOfPathsOutsideTheServletPath(properties, environment.getProperty("spring.mvc.servlet.path", "/"));
             FilterRegistrationBean<RateLimitFilter> registration = new FilterRegistrationBean<>(filter);
             registration.setOrder(properties.getFilterOrder());
             return registration;
+        }
+
+        /**
+         * Spring MVC maps handlers within {@code spring.mvc.servlet.path}, while the filter matches the
+         * whole path within the application, servlet path included (the path a client sends, which
+         * other servlets share): a rule written as a handler's mapping, {@code /api/**} under a servlet
+         * path {@code /svc}, would never apply, and every request would pass unlimited. A pattern that
+         * starts with a wildcard may still match, so only one with a literal first segment other than
+         * the servlet path's is reported.
+         */
+        private static void warnOfPathsOutsideTheServletPath(RateLimitProperties properties, String servletPath) {
+            String prefix = servletPath.endsWith("/") ? servletPath.substring(0, servletPath.length() - 1) : servletPath;
+            if (prefix.isEmpty() || !prefix.startsWith("/")) {
+                return;
+            }
+            List<RateLimitProperties.Rule> rules = properties.getRules();
+            for (int i = 0; i < rules.size(); i++) {
+                warnOfPathsOutside(prefix, "ratelimit.rules[" + i + "].paths", rules.get(i).getPaths());
+            }
+            warnOfPathsOutside(prefix, "ratelimit.exclude-paths", properties.getExcludePaths());
+        }
+
+        private static void warnOfPathsOutside(String prefix, String property, List<String> paths) {
+            for (int j = 0; j < paths.size(); j++) {
+                String path = paths.get(j);
+                if (path == null || path.startsWith("/*") || path.startsWith("/{")) {
+                    continue;
+                }
+                if (!path.equals(prefix) && !path.startsWith(prefix + "/")) {
+                    LOG.warn(property + "[" + j + "] is " + path + ", outside spring.mvc.servlet.path " + prefix
+                            + ", which Spring MVC maps its handlers within; paths here are matched within the"
+                            + " application, the servlet path included, so write " + prefix + path
+                            + " to limit the handler mapped at " + path);
+                }
+            }
         }
 
         /**

@@ -119,6 +119,36 @@ class RateLimitAutoConfigurationTests {
                 });
     }
 
+    /**
+     * With spring.mvc.servlet.path, Spring MVC maps handlers within the servlet path, but the rules
+     * see the whole path within the application: a rule on /api/** would never apply to the
+     * handler at /svc/api/**, and every request would pass unlimited. Start-up says so.
+     */
+    @Test
+    void aRulePathOutsideTheServletPathIsReportedAtStartUp(CapturedOutput output) {
+        runner.withPropertyValues("spring.mvc.servlet.path=/svc/", "ratelimit.rules[0].name=api",
+                "ratelimit.rules[0].paths=/api/**,/svc/other/**,/**", "ratelimit.rules[1].name=svc",
+                "ratelimit.rules[1].paths=/svc", "ratelimit.exclude-paths=/health")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(output).contains("ratelimit.rules[0].paths[0] is /api/**, outside spring.mvc.servlet.path"
+                            + " /svc, which Spring MVC maps its handlers within; paths here are matched within the"
+                            + " application, the servlet path included, so write /svc/api/**")
+                            .contains("ratelimit.exclude-paths[0] is /health, outside")
+                            .doesNotContain("paths[1] is").doesNotContain("paths[2] is")
+                            .doesNotContain("ratelimit.rules[1].paths[0] is");
+                });
+    }
+
+    @Test
+    void noServletPathNoReport(CapturedOutput output) {
+        runner.withPropertyValues("spring.mvc.servlet.path=/", "ratelimit.rules[0].name=api",
+                "ratelimit.rules[0].paths=/api/**").run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(output).doesNotContain("outside spring.mvc.servlet.path");
+                });
+    }
+
     @Test
     void earlyFilterOrderMustComeBeforeTheMainFilter() {
         runner.withPropertyValues("ratelimit.rules[0].name=login", "ratelimit.rules[0].paths=/login",
