@@ -488,10 +488,9 @@ final class SlidingWindowLog extends WindowStrategy<SlidingWindowLog.Log> {
             throw brokenInvariant(excess, freed);
         }
 
-        /** {@link #resetNanos} over the entries from index {@code live} on. */
+        /** {@link #resetNanos} over the entries from index {@code live} on: the newest entry's, if any is left. */
         long resetNanosFrom(int live, long now, long period) {
-            long[] e = entries;
-            return live != tail ? e[(tail - 2) & (e.length - 1)] + period - now : 0;
+            return live != tail ? resetNanos(now, period) : 0;
         }
 
         /** The pairs the ring has room for; for tests of its memory bound. */
