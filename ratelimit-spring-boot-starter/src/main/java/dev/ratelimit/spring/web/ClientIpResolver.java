@@ -6,6 +6,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -25,6 +26,9 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 public final class ClientIpResolver {
 
     private final List<Cidr> trusted;
+    /** The NAT64 well-known prefix, {@code 64:ff9b::/96}. */
+    private static final byte[] NAT64_PREFIX = {0, 0x64, (byte) 0xff, (byte) 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
     private final int ipv6PrefixLength;
     private final ForwardedHeader header;
 
@@ -251,7 +255,17 @@ public final class ClientIpResolver {
     }
 
     private String group(InetAddress address) {
-        if (!(address instanceof Inet6Address) || ipv6PrefixLength == 128) {
+        if (!(address instanceof Inet6Address)) {
+            return address.getHostAddress();
+        }
+        byte[] bytes = address.getAddress();
+        if (Arrays.equals(bytes, 0, NAT64_PREFIX.length, NAT64_PREFIX, 0, NAT64_PREFIX.length)) {
+            // A translator in front of an IPv6-only service writes every IPv4 client into this one
+            // /96 (RFC 6052): grouped by prefix, all of the IPv4 Internet would share a single key.
+            // As IPv4, the client also shares its key with the same host reaching us directly.
+            return (bytes[12] & 0xff) + "." + (bytes[13] & 0xff) + "." + (bytes[14] & 0xff) + "." + (bytes[15] & 0xff);
+        }
+        if (ipv6PrefixLength == 128) {
             return address.getHostAddress();
         }
         try {

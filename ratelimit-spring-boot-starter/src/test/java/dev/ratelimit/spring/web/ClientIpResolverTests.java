@@ -24,6 +24,10 @@ class ClientIpResolverTests {
         "FORWARDED | 192.0.2.1 | - | for=198.51.100.1 | 192.0.2.1",
         "X_FORWARDED_FOR | ::ffff:192.0.2.1 | - | - | 192.0.2.1",
         "X_FORWARDED_FOR | 2001:db8:1:2:3:4:5:6 | - | - | 2001:db8:1:2:0:0:0:0/64",
+        // A NAT64 translator's well-known prefix carries an IPv4 client: grouped by /64, every such client would share one key.
+        "X_FORWARDED_FOR | 64:ff9b::192.0.2.33 | - | - | 192.0.2.33",
+        "X_FORWARDED_FOR | 10.1.1.1 | 64:ff9b::c633:6407 | - | 198.51.100.7",
+        "X_FORWARDED_FOR | 64:ff9b:0:0:1::c000:221 | - | - | 64:ff9b:0:0:0:0:0:0/64",
         "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1 | - | 198.51.100.1",
         "X_FORWARDED_FOR | 10.1.1.1 | 6.6.6.6, 198.51.100.1 | - | 198.51.100.1",
         "X_FORWARDED_FOR | 10.1.1.1 | 198.51.100.1, 10.2.2.2 | - | 198.51.100.1",
