@@ -83,17 +83,29 @@ final class RequestPaths {
         }
 
         /**
-         * Whether a rule on this pattern covers {@code path}: Spring MVC routes either the path as it
-         * is (with {@code PathPattern}s, Boot's default) or the path with its empty segments dropped
-         * (with the legacy matching), and a rule must count the request whichever the application uses.
+         * Whether a rule on this pattern covers {@code path} in any of its forms: the application may
+         * route a request by the path as it is (with {@code PathPattern}s, Boot's default), with its
+         * empty segments dropped (with the legacy matching) or with its trailing slash cut (Spring's
+         * {@code UrlHandlerFilter}, which a filter of the application's own order runs after this one),
+         * and a rule must count the request whichever it does.
          */
         boolean covers(Path path) {
-            return matches(path) || (path.merged != null && matches(path.merged));
+            for (Path form = path; form != null; form = form.next) {
+                if (matches(form)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
-        /** Whether an exclusion on this pattern leaves {@code path} out: in both forms, for the same reason. */
+        /** Whether an exclusion on this pattern leaves {@code path} out: in every form, for the same reason. */
         boolean excludes(Path path) {
-            return matches(path) && (path.merged == null || matches(path.merged));
+            for (Path form = path; form != null; form = form.next) {
+                if (!matches(form)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** Whether the pattern matches {@code path} as it is, as {@link PathPattern#matches} does. */
@@ -102,11 +114,11 @@ final class RequestPaths {
                 return pattern.matches(path.parsed());
             }
             String uri = path.uri;
-            int length = uri.length() - path.start;
+            int length = path.end - path.start;
             if (!prefix) {
                 return length == text.length() && uri.startsWith(text, path.start);
             }
-            return uri.startsWith(text, path.start)
+            return length >= text.length() && uri.startsWith(text, path.start)
                     && (length == text.length() || uri.charAt(path.start + text.length()) == '/');
         }
 
@@ -135,8 +147,8 @@ final class RequestPaths {
     }
 
     /**
-     * A request's path within the application, parsed only if a pattern needs it, and the same path
-     * with its empty segments dropped ({@link #merged}) when it has any.
+     * A request's path within the application, parsed only if a pattern needs it, and chained to its
+     * other forms ({@link #next}): without its trailing slash, and with its empty segments dropped.
      */
     static final class Path {
 
@@ -146,26 +158,64 @@ final class RequestPaths {
         private final String contextPath;
         /** Where the path within the application starts in {@link #uri}, or -1 unless it is plain. */
         private final int start;
+        /** Where it ends in {@link #uri}, when it is plain. */
+        private final int end;
         private PathContainer parsed;
-        private final Path merged;
+        /** Another form of the same request's path, or null when there is no other. */
+        private final Path next;
 
         private Path(String uri, String contextPath, int start) {
             this.uri = uri;
             this.contextPath = contextPath;
             this.start = start;
             if (start < 0) {
+                this.end = -1;
                 parsed(); // now, as before there was a fast path: a context path Spring rejects still fails every request
+                PathContainer merged = merged(parsed);
+                this.next = trimmed(parsed, merged == null ? null : forms(merged));
+            } else {
+                this.end = uri.length();
+                // A plain path has no empty segment, so cutting its trailing slash is its only other form.
+                this.next = end - start > 1 && uri.charAt(end - 1) == '/' ? new Path(uri, contextPath, start, end - 1) : null;
             }
-            this.merged = start < 0 ? merged(parsed) : null;
         }
 
-        /** A path already parsed, such as a merged one. */
-        private Path(PathContainer parsed) {
+        /** A plain path's form without its trailing slash. */
+        private Path(String uri, String contextPath, int start, int end) {
+            this.uri = uri;
+            this.contextPath = contextPath;
+            this.start = start;
+            this.end = end;
+            this.next = null;
+        }
+
+        /** A form already parsed, followed by {@code next}. */
+        private Path(PathContainer parsed, Path next) {
             this.uri = null;
             this.contextPath = null;
             this.start = -1;
+            this.end = -1;
             this.parsed = parsed;
-            this.merged = null;
+            this.next = next;
+        }
+
+        /** {@code path} followed by its form without a trailing slash, if it has one. */
+        private static Path forms(PathContainer path) {
+            return new Path(path, trimmed(path, null));
+        }
+
+        /**
+         * The form of {@code path} without its trailing slash, as {@code UrlHandlerFilter} routes it,
+         * followed by {@code next}; just {@code next} when there is no slash to cut ({@code /} itself
+         * is kept).
+         */
+        private static Path trimmed(PathContainer path, Path next) {
+            List<PathContainer.Element> elements = path.elements();
+            int size = elements.size();
+            if (size < 2 || !(elements.get(size - 1) instanceof PathContainer.Separator)) {
+                return next;
+            }
+            return new Path(path.subPath(0, size - 1), next);
         }
 
         /**
@@ -175,11 +225,7 @@ final class RequestPaths {
          * and {@code /;a/api/x} are {@code /api/x}. Null when the path has no empty segment, which
          * includes every plain path.
          */
-        Path merged() {
-            return merged;
-        }
-
-        private static Path merged(PathContainer path) {
+        private static PathContainer merged(PathContainer path) {
             boolean empty = false;
             boolean separator = false;
             for (PathContainer.Element element : path.elements()) {
@@ -205,7 +251,7 @@ final class RequestPaths {
                 merged.append('/');
             }
             // Already decoded and stripped of parameters: parsed again as it is, so that nothing is decoded twice.
-            return new Path(PathContainer.parsePath(merged.toString(), UNDECODED));
+            return PathContainer.parsePath(merged.toString(), UNDECODED);
         }
 
         /** The path of a request, given its raw (undecoded) request URI and context path. */
@@ -242,7 +288,9 @@ final class RequestPaths {
 
         private PathContainer parsed() {
             if (parsed == null) {
-                parsed = RequestPath.parse(uri, contextPath).pathWithinApplication();
+                // A plain path's form without its trailing slash ends before its URI does.
+                String path = end < 0 || end == uri.length() ? uri : uri.substring(0, end);
+                parsed = RequestPath.parse(path, contextPath).pathWithinApplication();
             }
             return parsed;
         }

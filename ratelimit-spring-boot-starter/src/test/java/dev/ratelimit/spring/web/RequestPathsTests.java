@@ -33,6 +33,7 @@ class RequestPathsTests {
             for (String path : PATHS) {
                 for (String pattern : PATTERNS) {
                     assertAgrees(pattern, context + path, context);
+                    assertCoversTheFormWithoutTrailingSlash(pattern, context + path, context, 0);
                 }
             }
         }
@@ -52,6 +53,7 @@ class RequestPathsTests {
             String context = random.nextInt(4) == 0 ? "/a" : "";
             assertAgrees(pattern, context + path, context, seed);
             assertAgrees(random.nextBoolean() ? "/a/b" : "/a/**", context + path, context, seed);
+            assertCoversTheFormWithoutTrailingSlash(pattern, context + path + "/", context, seed);
         }
     }
 
@@ -85,6 +87,24 @@ class RequestPathsTests {
         Object ours = outcome(() -> RequestPaths.Pattern.compile(pattern).matches(RequestPaths.Path.of(uri, context)));
         assertThat(ours).as("pattern %s, uri %s, context path \"%s\" (seed %d)", pattern, uri, context, seed)
                 .isEqualTo(spring);
+    }
+
+    /**
+     * A rule covers a path ending in a slash wherever Spring matches the path with that slash cut, as
+     * {@code UrlHandlerFilter} routes it.
+     */
+    private static void assertCoversTheFormWithoutTrailingSlash(String pattern, String uri, String context, long seed) {
+        if (!uri.endsWith("/") || uri.length() <= context.length() + 1) {
+            return;
+        }
+        String cut = uri.substring(0, uri.length() - 1);
+        Object spring = outcome(() -> PathPatternParser.defaultInstance.parse(pattern)
+                .matches(RequestPath.parse(cut, context).pathWithinApplication()));
+        if (Boolean.TRUE.equals(spring)) {
+            Object ours = outcome(() -> RequestPaths.Pattern.compile(pattern).covers(RequestPaths.Path.of(uri, context)));
+            assertThat(ours).as("pattern %s, uri %s, context path \"%s\" (seed %d)", pattern, uri, context, seed)
+                    .isEqualTo(true);
+        }
     }
 
     private static Object outcome(Supplier<Boolean> match) {

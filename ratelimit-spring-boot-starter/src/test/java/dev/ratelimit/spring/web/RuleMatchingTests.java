@@ -22,8 +22,10 @@ import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.filter.UrlHandlerFilter;
 
 /**
  * Which requests a rule's paths cover, end to end through Spring MVC: the plain-path shapes the filter
@@ -45,7 +47,6 @@ class RuleMatchingTests {
             mvc.perform(get(URI.create("/%78"))).andExpect(status().isOk()).andExpect(content().string("x"))
                     .andExpect(header().string("X-RateLimit-Remaining", "0"));
             mvc.perform(get("/x")).andExpect(status().isTooManyRequests());
-            mvc.perform(get("/x/")).andExpect(header().doesNotExist("RateLimit"));
             mvc.perform(get("/X")).andExpect(header().doesNotExist("RateLimit"));
         });
     }
@@ -72,6 +73,39 @@ class RuleMatchingTests {
             mvc.perform(get("/app/x").contextPath("/app")).andExpect(status().isTooManyRequests());
             mvc.perform(get("/x/api").contextPath("/x")).andExpect(status().isOk()).andExpect(content().string("api"))
                     .andExpect(header().doesNotExist("RateLimit"));
+        });
+    }
+
+    /**
+     * Spring's {@code UrlHandlerFilter}, registered as a plain filter bean, runs after this one and
+     * routes {@code /x/} to {@code /x}: a rule that left the slashed form alone would be bypassed by
+     * adding a slash.
+     */
+    @ParameterizedTest(name = "rule {0}")
+    @CsvSource({"/x", "/{name}", "/x/**"})
+    void aRuleCoversThePathWithATrailingSlashThatUrlHandlerFilterCuts(String pattern) {
+        runner.withPropertyValues("ratelimit.rules[0].paths=" + pattern).run(context -> {
+            assertThat(context).hasNotFailed();
+            MockMvc mvc = MockMvcBuilders.webAppContextSetup(context)
+                    .addFilters(context.getBean(RateLimitFilter.class),
+                            UrlHandlerFilter.trailingSlashHandler("/**").wrapRequest().build())
+                    .build();
+            mvc.perform(get("/x/")).andExpect(status().isOk()).andExpect(content().string("x"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "1"));
+            mvc.perform(get(URI.create("/%78/"))).andExpect(status().isOk()).andExpect(content().string("x"))
+                    .andExpect(header().string("X-RateLimit-Remaining", "0"));
+            mvc.perform(get("/x/")).andExpect(status().isTooManyRequests());
+            mvc.perform(get("/x")).andExpect(status().isTooManyRequests());
+        });
+    }
+
+    @Test
+    void anExclusionLeavesOutATrailingSlashOnlyIfItMatchesBothForms() {
+        runner.withPropertyValues("ratelimit.exclude-paths=/x/,/api/**").run(context -> {
+            MockMvc mvc = WebRunners.mvc(context);
+            mvc.perform(get("/api/a/")).andExpect(header().doesNotExist("RateLimit"));
+            mvc.perform(get("/x")).andExpect(header().exists("RateLimit"));
+            mvc.perform(get("/x/")).andExpect(header().exists("RateLimit"));
         });
     }
 
