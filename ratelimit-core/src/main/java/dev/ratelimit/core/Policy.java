@@ -26,6 +26,10 @@ public record Policy(Algorithm algorithm, List<Limit> limits) {
     public Policy {
         Objects.requireNonNull(algorithm, "algorithm");
         Objects.requireNonNull(limits, "limits");
+        // List.copyOf would throw too, but without saying which argument held the null.
+        for (int i = 0; i < limits.size(); i++) {
+            Objects.requireNonNull(limits.get(i), "limits[" + i + "]");
+        }
         limits = List.copyOf(limits);
         if (limits.isEmpty()) {
             throw new IllegalArgumentException("limits must not be empty: a limiter needs at least one limit");

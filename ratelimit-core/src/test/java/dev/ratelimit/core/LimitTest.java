@@ -47,6 +47,13 @@ class LimitTest {
     }
 
     @Test
+    void aPolicyNamesTheNullLimitInItsList() {
+        List<Limit> limits = java.util.Arrays.asList(Limit.of(10, Duration.ofMinutes(1)), null);
+        assertThatThrownBy(() -> new Policy(Algorithm.TOKEN_BUCKET, limits))
+                .isInstanceOf(NullPointerException.class).hasMessage("limits[1]");
+    }
+
+    @Test
     void theSlidingLogRefusesCapacitiesItCannotHoldInMemory() {
         assertThatThrownBy(() -> new Policy(Algorithm.SLIDING_WINDOW_LOG, List.of(Limit.of(2_000_000, Duration.ofHours(1)))))
                 .isInstanceOf(IllegalArgumentException.class)
