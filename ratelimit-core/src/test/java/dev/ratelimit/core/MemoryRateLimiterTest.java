@@ -309,6 +309,33 @@ class MemoryRateLimiterTest {
         }
     }
 
+    /**
+     * A maxWait of exactly the wait admits, after exactly that wait; a nanosecond less denies at
+     * once, taking nothing. The ticker starts just below {@code Long.MAX_VALUE}, so the wait
+     * crosses the wrap to negative readings, as {@link System#nanoTime()} may.
+     */
+    @ParameterizedTest
+    @EnumSource(Algorithm.class)
+    void acquireAdmitsAtAMaxWaitOfExactlyTheWait(Algorithm algorithm) throws InterruptedException {
+        ManualTicker ticker = new ManualTicker(Long.MAX_VALUE - 5);
+        RateLimiter limiter = RateLimiter.builder().algorithm(algorithm).limit(Limit.of(3, Duration.ofHours(1)))
+                .ticker(ticker).sleeper(ticker.sleeper(slept)).build();
+        limiter.tryAcquire("k");
+        ticker.advanceNanos(7);
+        while (limiter.tryAcquire("k").allowed()) {
+            ticker.advanceNanos(1);
+        }
+        long wait = limiter.peek("k").retryAfterNanos();
+        assertThat(wait).isPositive();
+
+        Decision early = limiter.acquire("k", 1, Duration.ofNanos(wait - 1));
+        assertThat(early.allowed()).as("maxWait a nanosecond short").isFalse();
+        assertThat(slept.get()).as("a denial that no wait within maxWait can turn waits for nothing").isZero();
+        Decision onTime = limiter.acquire("k", 1, Duration.ofNanos(wait));
+        assertThat(onTime.allowed()).as("maxWait exactly the wait").isTrue();
+        assertThat(slept.get()).isEqualTo(wait);
+    }
+
     @Test
     void aNullMaxWaitIsRejected() {
         MemoryRateLimiter limiter = limiter(Algorithm.TOKEN_BUCKET, Limit.of(3, Duration.ofSeconds(1)));
