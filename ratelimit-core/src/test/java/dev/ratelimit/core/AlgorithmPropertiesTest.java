@@ -36,18 +36,48 @@ class AlgorithmPropertiesTest {
         SplittableRandom random = new SplittableRandom(seed);
         long capacity = 1 + random.nextLong(50);
         long period = Duration.ofMillis(1 + random.nextLong(5_000)).toNanos() + random.nextLong(1_000);
-        ManualTicker ticker = new ManualTicker(random.nextLong());
+        checkSlidingLog(random, seed, capacity, period, random.nextLong());
+    }
+
+    /**
+     * The same at the extremes: capacities of 1 and of the largest the log takes, windows of 1 s
+     * and 1 h, on a ticker that starts just below {@code Long.MAX_VALUE} and so wraps part way, as
+     * {@link System#nanoTime()} may: only differences of readings may decide.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void slidingLogAdmitsExactlyWhatTheWindowAllowsAtExtremes(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long capacity = random.nextBoolean() ? 1 : Policy.MAX_LOG_CAPACITY;
+        long period = (random.nextBoolean() ? Duration.ofSeconds(1) : Duration.ofHours(1)).toNanos();
+        // Within 500 of the longest steps below the wrap, with 3,000 steps to go, of which two in three are a
+        // third of the longest on average.
+        long origin = Long.MAX_VALUE - random.nextLong(500 * longestStep(capacity, period));
+        assertThat(checkSlidingLog(random, seed, capacity, period, origin)).as("seed %d: the ticker wrapped", seed).isTrue();
+    }
+
+    /** Steps of up to two permits' share of the period, so that the log stays busy and entries leave it. */
+    private static long longestStep(long capacity, long period) {
+        return period / Math.max(1, capacity / 2) + 1;
+    }
+
+    /** Returns whether the ticker wrapped past {@code Long.MAX_VALUE} meanwhile. */
+    private static boolean checkSlidingLog(SplittableRandom random, long seed, long capacity, long period, long origin) {
+        ManualTicker ticker = new ManualTicker(origin);
+        boolean wrapped = false;
         RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.SLIDING_WINDOW_LOG)
                 .limit(Limit.of(capacity, Duration.ofNanos(period))).ticker(ticker).build();
         List<Admitted> admitted = new ArrayList<>();
 
         for (int step = 0; step < 3_000; step++) {
-            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(period / Math.max(1, capacity / 2) + 1));
+            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(longestStep(capacity, period)));
             long now = ticker.read();
-            long permits = 1 + random.nextLong(Math.min(capacity, 4));
+            wrapped |= now < origin;
+            long permits = random.nextInt(4) == 0 ? 1 + random.nextLong(capacity) : 1 + random.nextLong(Math.min(capacity, 4));
             long used = usedAt(admitted, now, period);
             Decision decision = limiter.tryAcquire("k", permits);
-            String where = "seed " + seed + ", step " + step;
+            String where = "seed " + seed + ", step " + step + ", capacity " + capacity + ", period " + period
+                    + ", origin " + origin;
 
             assertThat(decision.allowed()).as(where).isEqualTo(used + permits <= capacity);
             if (decision.allowed()) {
@@ -58,13 +88,16 @@ class AlgorithmPropertiesTest {
                 assertThat(usedAt(admitted, at, period) + permits).as(where + ": fits at retryAfter").isLessThanOrEqualTo(capacity);
                 assertThat(usedAt(admitted, at - 1, period) + permits).as(where + ": not 1 ns before").isGreaterThan(capacity);
             }
-            long newest = admitted.stream().filter(a -> now - a.time() < period).mapToLong(Admitted::time).max().orElse(now - period);
+            // The last admitted, not the largest reading: past the wrap, the newest readings are negative.
+            long newest = admitted.isEmpty() || now - admitted.get(admitted.size() - 1).time() >= period
+                    ? now - period : admitted.get(admitted.size() - 1).time();
             assertThat(decision.resetAfterNanos()).as(where + ": full again when the newest admission leaves").isEqualTo(newest + period - now);
         }
+        return wrapped;
     }
 
     private static long usedAt(List<Admitted> admitted, long now, long period) {
-        return admitted.stream().filter(a -> a.time() <= now && now - a.time() < period).mapToLong(Admitted::permits).sum();
+        return admitted.stream().filter(a -> now - a.time() >= 0 && now - a.time() < period).mapToLong(Admitted::permits).sum();
     }
 
     /** Requests the leaky bucket admits are spaced at least {@code period/n} per permit apart. */
