@@ -100,6 +100,50 @@ class AlgorithmPropertiesTest {
         return admitted.stream().filter(a -> now - a.time() >= 0 && now - a.time() < period).mapToLong(Admitted::permits).sum();
     }
 
+    /**
+     * The fixed window at the extremes, against its definition: a window of {@code period} opens
+     * with the first request admitted after the last one ended, and admits while its count plus
+     * the request fits the capacity; a denial waits for its end. Capacities of 1 and 10,000,000,
+     * windows of 1 s and 1 h, on a ticker that wraps past {@code Long.MAX_VALUE} part way.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void fixedWindowAdmitsExactlyWhatItsWindowAllowsAtExtremes(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long capacity = random.nextBoolean() ? 1 : 10_000_000;
+        long period = (random.nextBoolean() ? Duration.ofSeconds(1) : Duration.ofHours(1)).toNanos();
+        long longestStep = period / 20;
+        long origin = Long.MAX_VALUE - random.nextLong(500 * longestStep);
+        ManualTicker ticker = new ManualTicker(origin);
+        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.FIXED_WINDOW)
+                .limit(Limit.of(capacity, Duration.ofNanos(period))).ticker(ticker).build();
+        long end = 0;
+        long count = 0; // in the window ending at end; zero when no window is open
+        boolean wrapped = false;
+
+        for (int step = 0; step < 3_000; step++) {
+            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(longestStep));
+            long now = ticker.read();
+            wrapped |= now < origin;
+            long permits = random.nextInt(4) == 0 ? 1 + random.nextLong(capacity) : 1 + random.nextLong(Math.min(capacity, 4));
+            if (count > 0 && now - end >= 0) {
+                count = 0;
+            }
+            boolean fits = count + permits <= capacity;
+            if (fits) {
+                end = count == 0 ? now + period : end;
+                count += permits;
+            }
+            Decision decision = limiter.tryAcquire("k", permits);
+            String where = "seed " + seed + ", step " + step + ", capacity " + capacity + ", period " + period
+                    + ", origin " + origin + ", permits " + permits;
+
+            assertThat(decision).as(where).isEqualTo(new Decision(fits, capacity - count, capacity,
+                    fits ? 0 : end - now, count > 0 ? end - now : 0));
+        }
+        assertThat(wrapped).as("seed %d: the ticker wrapped", seed).isTrue();
+    }
+
     /** Requests the leaky bucket admits are spaced at least {@code period/n} per permit apart. */
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
