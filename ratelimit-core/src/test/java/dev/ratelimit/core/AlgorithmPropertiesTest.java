@@ -109,39 +109,149 @@ class AlgorithmPropertiesTest {
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void fixedWindowAdmitsExactlyWhatItsWindowAllowsAtExtremes(long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        long capacity = random.nextBoolean() ? 1 : 10_000_000;
-        long period = (random.nextBoolean() ? Duration.ofSeconds(1) : Duration.ofHours(1)).toNanos();
-        long longestStep = period / 20;
-        long origin = Long.MAX_VALUE - random.nextLong(500 * longestStep);
-        ManualTicker ticker = new ManualTicker(origin);
-        RateLimiter limiter = RateLimiter.builder().algorithm(Algorithm.FIXED_WINDOW)
-                .limit(Limit.of(capacity, Duration.ofNanos(period))).ticker(ticker).build();
+        Extremes traffic = new Extremes(seed);
+        RateLimiter limiter = traffic.limiter(Algorithm.FIXED_WINDOW);
         long end = 0;
         long count = 0; // in the window ending at end; zero when no window is open
-        boolean wrapped = false;
 
         for (int step = 0; step < 3_000; step++) {
-            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(longestStep));
-            long now = ticker.read();
-            wrapped |= now < origin;
-            long permits = random.nextInt(4) == 0 ? 1 + random.nextLong(capacity) : 1 + random.nextLong(Math.min(capacity, 4));
+            long now = traffic.step();
+            long permits = traffic.permits();
             if (count > 0 && now - end >= 0) {
                 count = 0;
             }
-            boolean fits = count + permits <= capacity;
+            boolean fits = count + permits <= traffic.capacity;
             if (fits) {
-                end = count == 0 ? now + period : end;
+                end = count == 0 ? now + traffic.period : end;
                 count += permits;
             }
             Decision decision = limiter.tryAcquire("k", permits);
-            String where = "seed " + seed + ", step " + step + ", capacity " + capacity + ", period " + period
-                    + ", origin " + origin + ", permits " + permits;
+            String where = traffic.where(step, permits);
 
-            assertThat(decision).as(where).isEqualTo(new Decision(fits, capacity - count, capacity,
+            assertThat(decision).as(where).isEqualTo(new Decision(fits, traffic.capacity - count, traffic.capacity,
                     fits ? 0 : end - now, count > 0 ? end - now : 0));
         }
-        assertThat(wrapped).as("seed %d: the ticker wrapped", seed).isTrue();
+        traffic.assertWrapped();
+    }
+
+    /**
+     * The sliding counter at the extremes, against its definition: fixed windows anchored at the
+     * key's first request (and again whenever both counts have rolled out), and a request of
+     * {@code k} admitted when {@code previous * (period - e) / period + current + k <= capacity},
+     * compared exactly. Its retryAfter must be the first instant at which the model admits the
+     * request. Capacities of 1 and 10,000,000 (where {@code previous * period} needs 86 bits),
+     * windows of 1 s and 1 h, on a ticker that wraps past {@code Long.MAX_VALUE} part way.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void slidingCounterAdmitsExactlyWhatItsEstimateAllowsAtExtremes(long seed) {
+        Extremes traffic = new Extremes(seed);
+        RateLimiter limiter = traffic.limiter(Algorithm.SLIDING_WINDOW_COUNTER);
+        CounterModel model = null; // until the key's first request, whose reading anchors its windows
+
+        for (int step = 0; step < 3_000; step++) {
+            long now = traffic.step();
+            long permits = traffic.permits();
+            model = model == null ? new CounterModel(now, 0, 0, traffic.capacity, traffic.period) : model.at(now);
+            boolean fits = model.admits(now, permits);
+            Decision decision = limiter.tryAcquire("k", permits);
+            String where = traffic.where(step, permits) + ", " + model + ", now " + now + ", " + decision;
+
+            assertThat(decision.allowed()).as(where).isEqualTo(fits);
+            if (fits) {
+                model = new CounterModel(model.start, model.previous, model.current + permits, traffic.capacity, traffic.period);
+            } else {
+                long at = now + decision.retryAfterNanos();
+                assertThat(model.at(at).admits(at, permits)).as(where + ": admits at retryAfter").isTrue();
+                assertThat(model.at(at - 1).admits(at - 1, permits)).as(where + ": not 1 ns before").isFalse();
+            }
+            assertThat(decision.remaining()).as(where + ": remaining").isEqualTo(model.available(now));
+        }
+        traffic.assertWrapped();
+    }
+
+    /**
+     * Seeded traffic on one key at the extremes: a capacity of 1 or 10,000,000, a window of 1 s or
+     * 1 h, steps of up to a twentieth of it, and a ticker that starts within 500 such steps of
+     * {@code Long.MAX_VALUE}, so that it wraps part way (3,000 steps, two in three of a fortieth of
+     * the window on average). A quarter of the requests ask for up to the whole capacity.
+     */
+    private static final class Extremes {
+        final long seed;
+        final SplittableRandom random;
+        final long capacity;
+        final long period;
+        final long longestStep;
+        final long origin;
+        final ManualTicker ticker;
+        boolean wrapped;
+
+        Extremes(long seed) {
+            this.seed = seed;
+            random = new SplittableRandom(seed);
+            capacity = random.nextBoolean() ? 1 : 10_000_000;
+            period = (random.nextBoolean() ? Duration.ofSeconds(1) : Duration.ofHours(1)).toNanos();
+            longestStep = period / 20;
+            origin = Long.MAX_VALUE - random.nextLong(500 * longestStep);
+            ticker = new ManualTicker(origin);
+        }
+
+        RateLimiter limiter(Algorithm algorithm) {
+            return RateLimiter.builder().algorithm(algorithm).limit(Limit.of(capacity, Duration.ofNanos(period)))
+                    .ticker(ticker).build();
+        }
+
+        /** Moves the ticker on by a random step; returns the new reading. */
+        long step() {
+            ticker.advanceNanos(random.nextInt(3) == 0 ? 0 : random.nextLong(longestStep));
+            long now = ticker.read();
+            wrapped |= now < origin;
+            return now;
+        }
+
+        long permits() {
+            return random.nextInt(4) == 0 ? 1 + random.nextLong(capacity) : 1 + random.nextLong(Math.min(capacity, 4));
+        }
+
+        String where(int step, long permits) {
+            return "seed " + seed + ", step " + step + ", capacity " + capacity + ", period " + period
+                    + ", origin " + origin + ", permits " + permits;
+        }
+
+        void assertWrapped() {
+            assertThat(wrapped).as("seed %d: the ticker wrapped", seed).isTrue();
+        }
+    }
+
+    /** The sliding counter's state, as its definition has it; {@code start} is a reading, compared by difference. */
+    private record CounterModel(long start, long previous, long current, long capacity, long period) {
+
+        /** The state at {@code now} (not before the start): rolled on by whole periods. */
+        CounterModel at(long now) {
+            long windows = (now - start) / period;
+            if (windows == 0) {
+                return this;
+            }
+            long carried = windows == 1 ? current : 0;
+            // Both counts rolled out: nothing remembers the grid, which starts again at now.
+            if (carried == 0) {
+                return new CounterModel(now, 0, 0, capacity, period);
+            }
+            return new CounterModel(start + windows * period, carried, 0, capacity, period);
+        }
+
+        boolean admits(long now, long permits) {
+            BigInteger weighted = BigInteger.valueOf(previous).multiply(BigInteger.valueOf(period - (now - start)));
+            BigInteger budget = BigInteger.valueOf(capacity - current - permits).multiply(BigInteger.valueOf(period));
+            return capacity - current - permits >= 0 && weighted.compareTo(budget) <= 0;
+        }
+
+        long available(long now) {
+            BigInteger[] qr = BigInteger.valueOf(previous).multiply(BigInteger.valueOf(period - (now - start)))
+                    .divideAndRemainder(BigInteger.valueOf(period));
+            long weighted = qr[0].longValueExact() + (qr[1].signum() > 0 ? 1 : 0);
+            return Math.max(capacity - current - weighted, 0);
+        }
     }
 
     /** Requests the leaky bucket admits are spaced at least {@code period/n} per permit apart. */
