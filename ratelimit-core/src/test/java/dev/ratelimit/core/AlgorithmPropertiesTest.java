@@ -254,6 +254,57 @@ class AlgorithmPropertiesTest {
         }
     }
 
+    /**
+     * The leaky bucket at the extremes: {@code tryAcquire} admits a request of {@code k} only once
+     * the last admission of {@code k'} has drained, {@code (t - t') * n >= k' * period}; a denial's
+     * retryAfter is the first nanosecond at which it has, and remaining what the queue leaves.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void leakyBucketSpacesAdmissionsAtExtremes(long seed) {
+        Extremes traffic = new Extremes(seed);
+        RateLimiter limiter = traffic.limiter(Algorithm.LEAKY_BUCKET);
+        Admitted last = null;
+        int admissions = 0;
+
+        for (int step = 0; step < 3_000; step++) {
+            long now = traffic.step();
+            long permits = traffic.permits();
+            Decision decision = limiter.tryAcquire("k", permits);
+            String where = traffic.where(step, permits) + ", last " + last + ", " + decision;
+
+            assertThat(decision.allowed()).as(where).isEqualTo(queued(last, now, traffic).signum() == 0);
+            if (decision.allowed()) {
+                last = new Admitted(now, permits);
+                admissions++;
+            } else {
+                long at = now + decision.retryAfterNanos();
+                assertThat(queued(last, at, traffic).signum()).as(where + ": drained at retryAfter").isZero();
+                assertThat(queued(last, at - 1, traffic).signum()).as(where + ": not 1 ns before").isPositive();
+            }
+            BigInteger[] left = queued(last, now, traffic).divideAndRemainder(BigInteger.valueOf(traffic.period));
+            long leftPermits = left[0].longValueExact() + left[1].signum();
+            assertThat(decision.remaining()).as(where + ": remaining").isEqualTo(traffic.capacity - leftPermits);
+        }
+        // Some 50 windows pass; a limit of one a window admits about one in each.
+        assertThat(admissions).as("the traffic kept the shaper busy").isGreaterThan(20);
+        traffic.assertWrapped();
+    }
+
+    /**
+     * What the last admission of {@code k'} at {@code t'} still queues at {@code now}, in permits
+     * times the period: {@code k' * period - (now - t') * n}, at least zero, where the extremes'
+     * limits are {@code n = capacity} per period.
+     */
+    private static BigInteger queued(Admitted last, long now, Extremes traffic) {
+        if (last == null) {
+            return BigInteger.ZERO;
+        }
+        BigInteger held = BigInteger.valueOf(last.permits()).multiply(BigInteger.valueOf(traffic.period));
+        BigInteger drained = BigInteger.valueOf(now - last.time()).multiply(BigInteger.valueOf(traffic.capacity));
+        return held.subtract(drained).max(BigInteger.ZERO);
+    }
+
     /** Requests the leaky bucket admits are spaced at least {@code period/n} per permit apart. */
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
