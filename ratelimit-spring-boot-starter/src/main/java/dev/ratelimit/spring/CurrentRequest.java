@@ -1,7 +1,9 @@
 package dev.ratelimit.spring;
 
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
+import java.security.Principal;
 import java.util.function.BiConsumer;
 import org.springframework.util.ClassUtils;
 import org.springframework.web.context.request.RequestAttributes;
@@ -26,6 +28,34 @@ final class CurrentRequest {
     static HttpServletRequest get() {
         RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
         return attributes instanceof ServletRequestAttributes servlet ? servlet.getRequest() : null;
+    }
+
+    /**
+     * {@code request} as a filter sees it before Spring Security's chain has run: with no user, so
+     * that a principal falls back as it does there.
+     */
+    static HttpServletRequest withoutUser(HttpServletRequest request) {
+        return new HttpServletRequestWrapper(request) {
+            @Override
+            public Principal getUserPrincipal() {
+                return null;
+            }
+
+            @Override
+            public String getRemoteUser() {
+                return null;
+            }
+
+            @Override
+            public boolean isUserInRole(String role) {
+                return false;
+            }
+
+            @Override
+            public String getAuthType() {
+                return null;
+            }
+        };
     }
 
     /** Adds {@code result} to the request's, and rewrites the headers if the response is still open. */

@@ -342,6 +342,11 @@ public final class RateLimitEnforcer {
         return rules.containsKey(rule);
     }
 
+    /** Whether {@code rule} runs in the early filter, before authentication. */
+    boolean isEarly(String rule) {
+        return definition(rule).early();
+    }
+
     /** The tiers a rule may apply, for checking a cost against their capacities. */
     Map<String, List<Limit>> tiersOf(String rule) {
         RuleDefinition definition = definition(rule);

@@ -291,8 +291,12 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         Class<?> targetClass = call.getThis() != null ? AopUtils.getTargetClass(call.getThis()) : method.getDeclaringClass();
         MethodLimit limit = limit(method, ClassUtils.getUserClass(targetClass));
         HttpServletRequest request = web != null ? CurrentRequest.get() : null;
-        String key = limit.key(call.getArguments(), request, web);
-        String clientTier = request != null && limit.usesClientTier() ? web.tier().apply(request) : null;
+        // An early rule's filter decides before Spring Security has set a user, so its key (principal,
+        // or the ClientKeyResolver's) and tier fall back there; seen here with the user, one client
+        // would have a bucket in the filter and another in the method, and twice the rule's limit.
+        HttpServletRequest client = request != null && limit.early() ? CurrentRequest.withoutUser(request) : request;
+        String key = limit.key(call.getArguments(), request, client, web);
+        String clientTier = client != null && limit.usesClientTier() ? web.tier().apply(client) : null;
         RateLimitResult own = enforcer.enforce(List.of(new RateLimitEnforcer.Check(limit.rule(),
                 enforcer.tierFor(limit.rule(), clientTier), key, limit.cost())));
         RateLimitResult gathered = request != null ? CurrentRequest.accumulate(request, own, web.headers()) : own;
@@ -324,6 +328,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
         String where = targetClass.getSimpleName() + "." + method.getName();
         String rule;
         boolean clientTier = false;
+        boolean early = false;
         if (annotation.limit() != 0 || !annotation.period().isEmpty() || annotation.capacity() != 0) {
             rule = ownRule(annotation, method, targetClass, where);
             Policy inline = new Policy(algorithm, List.of(inlineLimit(annotation, where)));
@@ -344,6 +349,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                 throw invalid(where, "rule", rule, "names no rule in ratelimit.rules");
             }
             clientTier = true;
+            early = enforcer.isEarly(rule);
         } else {
             rule = ownRule(annotation, method, targetClass, where);
             if (enforcer.tiers().isEmpty()) {
@@ -379,7 +385,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                         + " of; it has " + Arrays.toString(parameters) + ", besides #p0/#a0 ..., #request and #principal");
             }
         }
-        return new MethodLimit(method, rule, cost, key, clientTier);
+        return new MethodLimit(method, rule, cost, key, clientTier, early);
     }
 
     /**
@@ -451,10 +457,15 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
     private record MethodKey(Method method, Class<?> targetClass) {
     }
 
-    /** A compiled annotation: the rule to enforce, the cost and how to find the key. */
-    private record MethodLimit(Method method, String rule, long cost, Expression key, boolean usesClientTier) {
+    /**
+     * A compiled annotation: the rule to enforce, the cost and how to find the key; {@code early}
+     * when the rule is one of {@code ratelimit.rules} marked early.
+     */
+    private record MethodLimit(Method method, String rule, long cost, Expression key, boolean usesClientTier,
+            boolean early) {
 
-        String key(Object[] args, HttpServletRequest request, Web web) {
+        /** @param client the request as the rule's filter sees it, which keys a call without a key of its own */
+        String key(Object[] args, HttpServletRequest request, HttpServletRequest client, Web web) {
             if (key != null) {
                 MethodBasedEvaluationContext context = new MethodBasedEvaluationContext(null, method, args, PARAMETER_NAMES);
                 if (request != null) {
@@ -468,7 +479,7 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
                     return "expr:" + value;
                 }
             }
-            return request != null ? web.keyOf(rule).apply(request) : GLOBAL_KEY;
+            return client != null ? web.keyOf(rule).apply(client) : GLOBAL_KEY;
         }
     }
 }

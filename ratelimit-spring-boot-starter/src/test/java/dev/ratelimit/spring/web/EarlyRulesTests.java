@@ -8,6 +8,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import dev.ratelimit.core.ManualTicker;
+import dev.ratelimit.spring.RateLimited;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.SpringBootConfiguration;
@@ -41,6 +42,9 @@ import org.springframework.web.bind.annotation.RestController;
     "ratelimit.rules[1].name=user", "ratelimit.rules[1].paths=/user/**", "ratelimit.rules[1].key=principal",
     "ratelimit.rules[2].name=user-ip", "ratelimit.rules[2].paths=/user/**", "ratelimit.rules[2].key=ip",
     "ratelimit.rules[2].early=true",
+    "ratelimit.rules[3].name=account", "ratelimit.rules[3].paths=/account", "ratelimit.rules[3].key=principal",
+    "ratelimit.rules[3].early=true",
+    "ratelimit.rules[4].name=orders", "ratelimit.rules[4].paths=/orders", "ratelimit.rules[4].early=true",
 })
 @AutoConfigureMockMvc
 class EarlyRulesTests {
@@ -106,6 +110,33 @@ class EarlyRulesTests {
                 .andExpect(header().string("RateLimit", "\"free\";r=1;t=40, \"user-free\";r=2;t=20"));
     }
 
+    /**
+     * An early rule's paths are counted before Spring Security has set a user, so its principal key
+     * falls back to the client IP there; a {@code @RateLimited(rule = ...)} handler of that rule runs
+     * after authentication. Both must count the client in one bucket: else alice has 3 calls through
+     * the paths per address and 3 more through the handler, and the rule's limit is doubled.
+     */
+    @Test
+    void aRateLimitedHandlerOfAnEarlyPrincipalRuleCountsTheClientInTheFiltersBucket() throws Exception {
+        call(get("/account").with(httpBasic("alice", "pw")), "192.0.2.50").andExpect(status().isOk());
+        call(get("/account").with(httpBasic("alice", "pw")), "192.0.2.50").andExpect(status().isOk());
+        call(get("/account/settings").with(httpBasic("alice", "pw")), "192.0.2.50").andExpect(status().isOk())
+                .andExpect(header().string("X-RateLimit-Remaining", "0"));
+        call(get("/account/settings").with(httpBasic("alice", "pw")), "192.0.2.50")
+                .andExpect(status().isTooManyRequests());
+        call(get("/account").with(httpBasic("alice", "pw")), "192.0.2.50").andExpect(status().isTooManyRequests());
+    }
+
+    /** The same for an early rule without a key: the ClientKeyResolver would see the user only in the handler. */
+    @Test
+    void aRateLimitedHandlerOfAnEarlyRuleWithoutAKeyCountsTheClientInTheFiltersBucket() throws Exception {
+        call(get("/orders").with(httpBasic("bob", "pw")), "192.0.2.60").andExpect(status().isOk());
+        call(get("/orders").with(httpBasic("bob", "pw")), "192.0.2.60").andExpect(status().isOk());
+        call(get("/orders/recent").with(httpBasic("bob", "pw")), "192.0.2.60").andExpect(status().isOk())
+                .andExpect(header().string("X-RateLimit-Remaining", "0"));
+        call(get("/orders").with(httpBasic("bob", "pw")), "192.0.2.60").andExpect(status().isTooManyRequests());
+    }
+
     private int order(String registration) {
         return context.getBean(registration, AbstractFilterRegistrationBean.class).getOrder();
     }
@@ -145,6 +176,28 @@ class EarlyRulesTests {
             @GetMapping("/user/me")
             String me() {
                 return "me";
+            }
+
+            @GetMapping("/account")
+            public String account() {
+                return "account";
+            }
+
+            @RateLimited(rule = "account")
+            @GetMapping("/account/settings")
+            public String settings() {
+                return "settings";
+            }
+
+            @GetMapping("/orders")
+            public String orders() {
+                return "orders";
+            }
+
+            @RateLimited(rule = "orders")
+            @GetMapping("/orders/recent")
+            public String recent() {
+                return "recent";
             }
         }
     }
