@@ -22,6 +22,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import org.apache.commons.logging.Log;
@@ -195,14 +196,14 @@ public final class RateLimitFilter implements Filter {
             return;
         }
         Object earlier = request.getAttribute(RateLimitResult.REQUEST_ATTRIBUTE);
+        String clientTier = tiers.resolve(request);
         if (earlier instanceof RateLimitResult gathered) {
-            matching = undecided(gathered, matching);
+            matching = undecided(gathered, matching, request, clientTier);
             if (matching.isEmpty()) {
                 chain.doFilter(request, response);
                 return;
             }
         }
-        String clientTier = tiers.resolve(request);
         boolean reject = false;
         if (rejectUnknownApiKeys && clientTier == null) {
             String apiKey = request.getHeader(apiKeyHeader);
@@ -261,11 +262,12 @@ public final class RateLimitFilter implements Filter {
      * rule ran first and was admitted; the request must not pay twice for it, but the other rules
      * still apply.
      */
-    private static List<WebRule> undecided(RateLimitResult gathered, List<WebRule> matching) {
+    private List<WebRule> undecided(RateLimitResult gathered, List<WebRule> matching, HttpServletRequest request,
+            String clientTier) {
         List<WebRule> left = null;
         for (int i = 0; i < matching.size(); i++) {
             WebRule rule = matching.get(i);
-            if (decides(gathered, rule)) {
+            if (decides(gathered, rule, request, clientTier)) {
                 if (left == null) {
                     left = new ArrayList<>(matching.subList(0, i));
                 }
@@ -277,14 +279,23 @@ public final class RateLimitFilter implements Filter {
     }
 
     /**
-     * Whether {@code gathered} admitted the request under the rule. A denial does not count: it took
-     * nothing, and the request went on only because the application caught the call's exception, so
-     * the rule's paths must still be decided here.
+     * Whether {@code gathered} admitted the request under the rule, in the bucket this filter would
+     * take from: the same tier and key. A denial does not count: it took nothing, and the request
+     * went on only because the application caught the call's exception, so the rule's paths must
+     * still be decided here. Nor does a call under a key of its own ({@code key = "#username"}): it
+     * spent another bucket, and a client naming a new one on each request would otherwise never be
+     * counted under the rule's key.
      */
-    private static boolean decides(RateLimitResult gathered, WebRule rule) {
+    private boolean decides(RateLimitResult gathered, WebRule rule, HttpServletRequest request, String clientTier) {
+        RateLimitEnforcer.Check check = null;
         for (RuleDecision decision : gathered.decisions()) {
             if (rule.name().equals(decision.rule()) && decision.decision().allowed()) {
-                return true;
+                if (check == null) {
+                    check = rule.check(enforcer, request, clientTier);
+                }
+                if (check.key().equals(decision.key()) && Objects.equals(check.tier(), decision.tier())) {
+                    return true;
+                }
             }
         }
         return false;

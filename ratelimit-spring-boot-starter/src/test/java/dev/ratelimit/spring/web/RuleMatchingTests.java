@@ -185,6 +185,36 @@ class RuleMatchingTests {
     }
 
     /**
+     * A {@code @RateLimited(rule = "x", key = "#username")} call that ran first (in a Spring Security
+     * {@code UserDetailsService}, say, before the filter) spent the permits of x's bucket for that
+     * user, not of the bucket the filter counts the client in. It stands in for the filter's
+     * decision only under the same key: else a client naming another user on each request would
+     * never be counted by address at all.
+     */
+    @Test
+    void aRuleAnAnnotatedCallDecidedFirstUnderAnotherKeyIsStillApplied() {
+        runner.withPropertyValues("ratelimit.rules[0].paths=/x").run(context -> {
+            RateLimitFilter filter = context.getBean(RateLimitFilter.class);
+            RateLimitEnforcer enforcer = context.getBean(RateLimitEnforcer.class);
+            for (String user : new String[] {"alice", "bob", "carol"}) {
+                MockHttpServletRequest request = new MockHttpServletRequest("GET", "/x");
+                request.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE,
+                        enforcer.enforce(List.of(new RateLimitEnforcer.Check("x", "free", "expr:" + user, 1))));
+                filter.doFilter(request, new MockHttpServletResponse(), (last, lastResponse) -> {
+                });
+            }
+            assertThat(enforcer.peek("x", "ip:127.0.0.1").get("free").remaining()).isZero();
+            MockHttpServletRequest fourth = new MockHttpServletRequest("GET", "/x");
+            fourth.setAttribute(RateLimitResult.REQUEST_ATTRIBUTE,
+                    enforcer.enforce(List.of(new RateLimitEnforcer.Check("x", "free", "expr:dave", 1))));
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            filter.doFilter(fourth, response, (last, lastResponse) -> {
+            });
+            assertThat(response.getStatus()).isEqualTo(429);
+        });
+    }
+
+    /**
      * A {@code @RateLimited} call under rule x that ran first and was denied took nothing, and the
      * application caught its exception and went on. That denial no longer decides the request (it is
      * dropped from the result), so it cannot stand in for x's admission either: the filter must still
