@@ -19,6 +19,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -113,8 +114,15 @@ public final class RateLimitRedisAutoConfiguration {
             FilterRegistrationBean<RedisUnavailableHandler> rateLimitRedisUnavailableRegistration(
                     RedisUnavailableHandler handler, RateLimitProperties properties) {
                 FilterRegistrationBean<RedisUnavailableHandler> registration = new FilterRegistrationBean<>(handler);
-                int first = properties.hasEarlyRules()
-                        ? Math.min(properties.getFilterOrder(), properties.getEarlyFilterOrder()) : properties.getFilterOrder();
+                boolean early = properties.hasEarlyRules() && properties.getEarlyFilterOrder() < properties.getFilterOrder();
+                int first = early ? properties.getEarlyFilterOrder() : properties.getFilterOrder();
+                if (first == Integer.MIN_VALUE) {
+                    // first - 1 would wrap around to the last order, after the filters whose outage it answers
+                    throw new InvalidConfigurationPropertyValueException(
+                            early ? "ratelimit.early-filter-order" : "ratelimit.filter-order", first,
+                            "must be above " + Integer.MIN_VALUE + " with ratelimit.store=redis, so that the filter"
+                                    + " answering 503 while Redis cannot decide can run just before it");
+                }
                 registration.setOrder(first - 1);
                 return registration;
             }
