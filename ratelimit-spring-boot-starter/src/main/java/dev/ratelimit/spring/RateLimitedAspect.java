@@ -412,6 +412,13 @@ public final class RateLimitedAspect implements MethodInterceptor, SmartInitiali
             throw new IllegalStateException("@RateLimited on " + owner + " and on " + taken + " would share the rule \""
                     + name + "\"; set name on one of them to give each its own");
         }
+        // Only methods' rules are claimed in owners, so a rule the enforcer has that no method claimed
+        // is one of ratelimit.rules: sharing it is what rule = ... says, not what a name should do.
+        if (taken == null && enforcer.hasRule(name)) {
+            owners.remove(name, owner);
+            throw invalid(where, "name", name, "names a rule of ratelimit.rules; use rule = \"" + name
+                    + "\" to share that rule's buckets, or another name");
+        }
         return name;
     }
 

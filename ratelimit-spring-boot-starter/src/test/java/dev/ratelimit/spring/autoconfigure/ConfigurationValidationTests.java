@@ -115,6 +115,36 @@ class ConfigurationValidationTests {
                 .run(context -> assertThat(context).hasNotFailed());
     }
 
+    /**
+     * {@code name} names the method's own rule; a rule of {@code ratelimit.rules} of that name is
+     * someone else's. With the same settings the method silently shared its buckets (what
+     * {@code rule = "api"} asks for openly); with others start-up failed on a message naming no method.
+     */
+    @Test
+    void anAnnotationNamedAfterARuleOfThePropertiesStopsStartupNamingTheMethod() {
+        for (Class<?> service : List.of(NamedLikeARuleService.class, NamedLikeARuleWithATierService.class)) {
+            runner.withPropertyValues(validWith("ratelimit.default-tier", "free")).withBean(service)
+                    .run(context -> {
+                        assertThat(context).hasFailed();
+                        assertThat(rootCause(context.getStartupFailure())).hasMessage("@RateLimited(name = \"api\") on "
+                                + service.getSimpleName() + ".call names a rule of ratelimit.rules; use rule = \"api\""
+                                + " to share that rule's buckets, or another name");
+                    });
+        }
+    }
+
+    static class NamedLikeARuleService {
+        @RateLimited(name = "api")
+        public void call() {
+        }
+    }
+
+    static class NamedLikeARuleWithATierService {
+        @RateLimited(name = "api", tier = "free")
+        public void call() {
+        }
+    }
+
     @Test
     void annotationOnAMethodNoProxyCanInterceptStopsStartup() {
         runner.withPropertyValues(validWith("ratelimit.default-tier", "free"))
