@@ -138,18 +138,24 @@ public final class RateLimitEnforcer {
      * Takes permits for each check, stopping at the first denial. A check that would deny goes
      * first, so a denied request takes nothing from the other rules (unless another request takes
      * the last permits between this one's look and its take). A rule in shadow mode
-     * never denies: its would-be denial is reported and returned as an admission with no permits left.
+     * never denies: its would-be denial is reported and returned as an admission with no permits left,
+     * and a failure of its limiter is reported and leaves it out of the result.
      *
      * @throws IllegalArgumentException if a check names an unknown rule or tier
-     * @throws RuntimeException         whatever a limiter throws, after the listeners have seen it
+     * @throws RuntimeException         whatever the limiter of a rule not in shadow mode throws, after
+     *                                  the listeners have seen it
      */
     public RateLimitResult enforce(List<Check> checks) {
         if (checks.size() == 1) { // the usual case: one immutable element, no list to grow and copy
-            return new RateLimitResult(List.of(decide(checks.get(0))));
+            RuleDecision ruled = decide(checks.get(0));
+            return new RateLimitResult(ruled == null ? List.of() : List.of(ruled));
         }
         List<RuleDecision> decisions = new ArrayList<>(checks.size());
         for (Check check : denialFirst(checks)) {
             RuleDecision ruled = decide(check);
+            if (ruled == null) {
+                continue;
+            }
             decisions.add(ruled);
             if (!ruled.decision().allowed()) {
                 break;
@@ -158,7 +164,12 @@ public final class RateLimitEnforcer {
         return new RateLimitResult(decisions);
     }
 
-    /** Takes permits for one check; a shadowed denial comes back as an admission with no permits left. */
+    /**
+     * Takes permits for one check; a shadowed denial comes back as an admission with no permits left.
+     * A shadowed rule whose limiter throws gives null, the rule left out of the result: shadow mode
+     * never refuses a request, and a store that cannot decide (Redis in failure mode closed) would
+     * refuse it with a 503.
+     */
     private RuleDecision decide(Check check) {
         boolean shadowed = definition(check.rule()).shadow();
         RateLimiter limiter = limiter(check.rule(), check.tier());
@@ -169,7 +180,15 @@ public final class RateLimitEnforcer {
         } catch (RuntimeException e) {
             long elapsed = listeners.isEmpty() ? 0 : System.nanoTime() - start;
             listeners.forEach(listener -> listener.onError(check, e, elapsed));
-            throw e;
+            if (!shadowed) {
+                throw e;
+            }
+            if (logger.isDebugEnabled()) {
+                logger.debug("Shadow mode, would fail rule=" + check.rule() + " tier="
+                        + (check.tier() == null ? "none" : check.tier()) + " key=" + ClientKeys.redact(check.key())
+                        + ": " + e);
+            }
+            return null;
         }
         RuleDecision ruled = new RuleDecision(check.rule(), check.tier(), check.key(), limiter.policy(), decision);
         Outcome outcome = decision.allowed() ? Outcome.ALLOWED : shadowed ? Outcome.SHADOW_DENIED : Outcome.DENIED;

@@ -141,6 +141,33 @@ class EnforcerOperationsTests {
         assertThat(heard).containsExactly("api/free error store unreachable");
     }
 
+    /**
+     * Shadow mode never refuses a request, and a store that cannot decide (Redis in failure mode
+     * closed) must not make a shadowed rule refuse it either, with the 503 the failure would become:
+     * the failure is reported as an error, and the rule is left out of the result, which has no
+     * figures of it to show.
+     */
+    @Test
+    void aShadowedRuleWhoseLimiterFailsIsReportedAndLeftOut() {
+        RateLimitProperties properties = properties();
+        properties.getRules().get(0).setShadow(true);
+        RateLimiterFactory factory = (name, policy) -> name.startsWith("api")
+                ? new FailingLimiter(policy) : RateLimiter.builder().limits(policy.limits()).ticker(ticker).build();
+        RateLimitEnforcer enforcer = new RateLimitEnforcer(properties, factory, List.of(listener));
+
+        RateLimitResult alone = enforcer.enforce(checks("api"));
+        assertThat(alone.allowed()).isTrue();
+        assertThat(alone.decisions()).isEmpty();
+        RateLimitResult both = enforcer.enforce(checks("api", "strict"));
+        assertThat(both.allowed()).isTrue();
+        assertThat(both.decisions()).extracting(RuleDecision::rule).containsExactly("strict");
+        assertThat(heard).containsExactly("api/free error store unreachable", "api/free error store unreachable",
+                "strict/free allowed allowed=true");
+        // an enforced rule's failure still reaches the caller
+        assertThatThrownBy(() -> new RateLimitEnforcer(properties(), factory, List.of()).enforce(checks("api")))
+                .hasMessage("store unreachable");
+    }
+
     @Test
     void aPeekThatFailsIsCountedAsAnErrorLikeAFailedTake() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
