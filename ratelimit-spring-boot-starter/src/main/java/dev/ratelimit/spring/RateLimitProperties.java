@@ -276,7 +276,11 @@ public class RateLimitProperties {
     public enum UnknownApiKey {
         /** Treat it as anonymous: default tier, limited by client IP. */
         IP,
-        /** Answer 401 before any rule runs. */
+        /**
+         * Answer 401 to a request that a rule matches, once the rules have counted it as a request
+         * without a key (by client IP, so guessing keys meets a 429 too); not when every matching rule is in
+         * shadow mode.
+         */
         REJECT
     }
 
