@@ -122,6 +122,10 @@ public final class RateLimitFilter implements Filter {
                 LOG.warn(path + ".key is principal in a rule marked early, which runs before Spring Security's chain"
                         + " has authenticated anyone, so its requests are keyed by client IP instead; use key: ip, or"
                         + " leave the rule in the main filter");
+            } else if (early && rule.getKey() != null && readsTheUser(rule.getKey())) {
+                LOG.warn(path + ".key reads the user in a rule marked early, which runs before Spring Security's chain"
+                        + " has authenticated anyone, so the user is always null there; key by something the request"
+                        + " carries itself, or leave the rule in the main filter");
             }
             Set<String> methods = methods(path + ".methods", rule.getMethods());
             ruleSources.add(List.copyOf(rule.getPaths()));
@@ -132,6 +136,16 @@ public final class RateLimitFilter implements Filter {
                     rule.getCost(), shadowed.contains(rule.getName())));
         }
         this.rules = List.copyOf(compiled);
+    }
+
+    /**
+     * Whether a SpEL key names the user: {@code #principal}, or the request's principal or remote
+     * user. A guess from the text, for a warning only; an expression that finds the user some other
+     * way (a bean of its own) is not seen.
+     */
+    private static boolean readsTheUser(String key) {
+        String text = key.toLowerCase(Locale.ROOT);
+        return text.contains("#principal") || text.contains("userprincipal") || text.contains("remoteuser");
     }
 
     /**

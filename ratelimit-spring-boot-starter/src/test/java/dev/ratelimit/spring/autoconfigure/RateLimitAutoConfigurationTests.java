@@ -119,6 +119,22 @@ class RateLimitAutoConfigurationTests {
                 });
     }
 
+    @Test
+    void anExpressionOfTheUserInAnEarlyRuleIsReportedAtStartUp(CapturedOutput output) {
+        runner.withPropertyValues("ratelimit.rules[0].name=early", "ratelimit.rules[0].key=#principal?.name",
+                "ratelimit.rules[0].early=true",
+                "ratelimit.rules[1].name=early-too", "ratelimit.rules[1].key=#request.userPrincipal?.name",
+                "ratelimit.rules[1].early=true",
+                "ratelimit.rules[2].name=tenant", "ratelimit.rules[2].key=#request.getHeader('X-Tenant')",
+                "ratelimit.rules[2].early=true")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(output).contains("ratelimit.rules[0].key reads the user in a rule marked early")
+                            .contains("ratelimit.rules[1].key reads the user in a rule marked early")
+                            .doesNotContain("ratelimit.rules[2].key");
+                });
+    }
+
     /**
      * With spring.mvc.servlet.path, Spring MVC maps handlers within the servlet path, but the rules
      * see the whole path within the application: a rule on /api/** would never apply to the
