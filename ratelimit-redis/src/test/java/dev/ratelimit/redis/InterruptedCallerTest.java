@@ -74,6 +74,26 @@ class InterruptedCallerTest {
         }
     }
 
+    /** acquire's wait for a denial's retryAfter, interrupted: InterruptedException, and nothing taken. */
+    @ParameterizedTest
+    @EnumSource(value = Algorithm.class, names = "LEAKY_BUCKET", mode = EnumSource.Mode.EXCLUDE)
+    void anAcquireInterruptedWhileItWaitsThrowsAndTakesNothing(Algorithm algorithm) {
+        AtomicLong now = new AtomicLong(T0);
+        try (RedisRateLimiter limiter = RedisRateLimiter.builder().client(client).commandTimeout(SLOW_MACHINE)
+                .keyPrefix(TestRedis.prefix()).ticker(now::get).algorithm(algorithm).localDenyCache(false)
+                .limit(Limit.of(2, Duration.ofMinutes(1))).sleeper(nanos -> {
+                    throw new InterruptedException();
+                }).build()) {
+            assertThat(limiter.tryAcquire("k", 2).allowed()).isTrue();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> limiter.acquire("k", 1, Duration.ofMinutes(2)))
+                    .isInstanceOf(InterruptedException.class);
+            Thread.interrupted();
+            now.addAndGet(Duration.ofMinutes(2).toNanos());
+            assertThat(limiter.peek("k").remaining()).as("both permits back: the interrupted wait took none").isEqualTo(2);
+            assertThat(limiter.fallbackDecisions()).isZero();
+        }
+    }
+
     @Test
     void anInterruptedLeakyBucketAcquireInLocalModeThrowsInterruptedException() {
         // Redis unreachable: LOCAL decides, and its acquire is interrupted in its sleep.
