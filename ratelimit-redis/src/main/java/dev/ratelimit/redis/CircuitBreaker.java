@@ -55,8 +55,21 @@ final class CircuitBreaker {
         probing.set(false);
     }
 
+    /** A call to Redis failed or timed out: counted in {@link #failures()}, and the breaker opens. */
     void failed(Throwable cause) {
         failures.increment();
+        trip(cause);
+    }
+
+    /**
+     * A request timed out before it could be sent, behind calls that took too long: Redis is not
+     * keeping up, so the breaker opens as for a timeout, but no call failed, and none is counted.
+     */
+    void timedOutUnsent(Throwable cause) {
+        trip(cause);
+    }
+
+    private void trip(Throwable cause) {
         lastError = String.valueOf(cause.getMessage());
         long now = System.nanoTime();
         retryAt = now + waitNanos;

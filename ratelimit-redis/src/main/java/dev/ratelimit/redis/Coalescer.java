@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -42,7 +43,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * its call; one given up after stays in it, and Redis may still take its permits, as for a single
  * call that timed out. A call is cancelled
  * once every request in it has been given up, which frees its slot. The circuit breaker hears of
- * each call once: its success, its failure, or its timeout when every request in it timed out.
+ * each call once: its success, its failure, or its timeout when every request in it timed out;
+ * so {@code failedCalls} counts calls, not the requests in them. A request given up while it
+ * still waited to be sent tells the breaker itself, which opens it as a timeout does but counts
+ * no failed call, since none was made. One claim on each request decides which of the two it is
+ * (see {@code Call.claimed}), so a caller that gives up just as a drain takes its request into a
+ * call is counted once, with that call.
  */
 final class Coalescer {
 
@@ -110,6 +116,13 @@ final class Coalescer {
         final LuaPolicy.Request request;
         final long deadline;
         final CompletableFuture<long[]> reply = new CompletableFuture<>();
+        /**
+         * Set once, by whichever comes first: a drain that takes the request into a call, or its
+         * caller giving up on it while it waits in the queue. So a request given up is either in
+         * a call, whose outcome the breaker hears of, or in none, and then its caller tells the
+         * breaker: never both, never neither.
+         */
+        private final AtomicBoolean claimed = new AtomicBoolean();
         int index;                 // written before the call is sent, read after its reply completes
         volatile Lane.Batch batch; // the call it went in, once sent
 
@@ -117,6 +130,11 @@ final class Coalescer {
             this.key = key;
             this.request = request;
             this.deadline = deadline;
+        }
+
+        /** Claims the request, for a call or for being given up unsent; true if nothing had claimed it. */
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
         }
     }
 
@@ -195,11 +213,16 @@ final class Coalescer {
                 long[] values = runner.await(call.reply, call.deadline);
                 return Reply.of(values, REPLY_WIDTH * call.index);
             } catch (RedisUnavailableException e) {
-                Batch batch = call.batch;
-                if (batch != null) {
-                    batch.abandonIfGivenUp(); // its call tells the breaker
+                if (call.claim()) {
+                    // Timed out in the queue, behind calls that took too long: no call carries it, so
+                    // the breaker hears of it from here, though as no failed call of its own.
+                    breaker.timedOutUnsent(e);
                 } else {
-                    breaker.failed(e); // timed out in the queue, behind calls that took too long
+                    // In a call, which tells the breaker; if send() has not published it yet, send() checks.
+                    Batch batch = call.batch;
+                    if (batch != null) {
+                        batch.abandonIfGivenUp();
+                    }
                 }
                 throw e;
             }
@@ -219,7 +242,7 @@ final class Coalescer {
                 int count = 0;
                 Call next;
                 while (count < MAX_KEYS && (next = queue.poll()) != null) {
-                    if (!next.reply.isDone()) { // not given up while it waited
+                    if (!next.reply.isDone() && next.claim()) { // not given up while it waited
                         calls[count++] = next;
                     }
                 }

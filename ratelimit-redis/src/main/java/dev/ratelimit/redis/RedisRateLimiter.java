@@ -273,7 +273,11 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
         return !breaker.isOpen();
     }
 
-    /** The number of Redis calls that failed or timed out since the limiter was built. */
+    /**
+     * The number of Redis calls that failed or timed out since the limiter was built: a call that
+     * carried several requests counts once, and a request that timed out before it was sent counts
+     * none, since no call was made for it (it opens the circuit breaker all the same).
+     */
     public long failedCalls() {
         return breaker.failures();
     }

@@ -22,4 +22,15 @@ class CircuitBreakerTest {
         assertThat(breaker.allow()).isTrue();
         assertThat(breaker.failures()).isEqualTo(2);
     }
+
+    @Test
+    void aRequestTimedOutBeforeItWasSentOpensTheBreakerButIsNoFailedCall() {
+        CircuitBreaker breaker = new CircuitBreaker(0, FailureMode.OPEN);
+        assertThat(breaker.allow()).as("closed").isTrue();
+        breaker.timedOutUnsent(new RedisUnavailableException("Redis did not answer within 100 ms", null));
+        assertThat(breaker.isOpen()).isTrue();
+        assertThat(breaker.lastError()).isEqualTo("Redis did not answer within 100 ms");
+        assertThat(breaker.failures()).as("no call was made").isZero();
+        assertThat(breaker.allow()).as("the probe after the wait").isTrue();
+    }
 }

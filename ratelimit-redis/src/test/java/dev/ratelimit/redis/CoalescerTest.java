@@ -174,6 +174,68 @@ class CoalescerTest {
         }
     }
 
+    /**
+     * A request drained into a call by another thread, which is slow to send it (here: the
+     * connection's dispatch), times out before that call is published to it. It is in that call,
+     * whose timeout the breaker hears of; its caller must not count it again as a request timed
+     * out in the queue: one call, one failure. The connection holds every call it is given, so
+     * that none is answered: the eight calls ahead time out first, and the first of their callers
+     * to give up drains the request behind them, and is slow to dispatch it.
+     */
+    @Test
+    void aRequestGivenUpAsAnotherThreadSendsItIsCountedOnceWithItsCall() throws Exception {
+        Duration timeout = Duration.ofMillis(200);
+        try (StatefulRedisConnection<String, String> real = client.connect()) {
+            java.util.concurrent.atomic.AtomicInteger dispatched = new java.util.concurrent.atomic.AtomicInteger();
+            @SuppressWarnings("unchecked")
+            StatefulRedisConnection<String, String> slow = (StatefulRedisConnection<String, String>)
+                    java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                            new Class<?>[] {StatefulRedisConnection.class}, (proxy, method, args) -> {
+                                if (method.getName().equals("dispatch") && args.length == 1
+                                        && args[0] instanceof io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
+                                    if (dispatched.incrementAndGet() > Coalescer.MAX_IN_FLIGHT) {
+                                        Thread.sleep(timeout.toMillis() + 300); // past the caller's deadline
+                                    }
+                                    return command; // held: never written, so the call ends only when given up
+                                }
+                                try {
+                                    return method.invoke(real, args);
+                                } catch (java.lang.reflect.InvocationTargetException e) {
+                                    throw e.getCause();
+                                }
+                            });
+            LuaPolicy lua = LuaPolicy.of(new dev.ratelimit.core.Policy(Algorithm.TOKEN_BUCKET,
+                    List.of(Limit.of(5, Duration.ofHours(1)))));
+            ScriptRunner runner = new ScriptRunner(RedisConnection.given(new RedisConnection.Commands(slow), false),
+                    lua, timeout.toNanos());
+            CircuitBreaker breaker = new CircuitBreaker(1_000_000_000L, FailureMode.OPEN);
+            Coalescer coalescer = new Coalescer(runner, lua, breaker, false);
+            String prefix = TestRedis.prefix();
+            List<Future<?>> stuck = new ArrayList<>();
+            long until = System.nanoTime() + 5_000_000_000L;
+            for (int i = 0; i < Coalescer.MAX_IN_FLIGHT; i++) {
+                String key = prefix + "{stuck-" + i + "}";
+                stuck.add(threads.submit(() -> coalescer.decide(key, new LuaPolicy.Request("", "a", 1, 0))));
+                while (dispatched.get() <= i && System.nanoTime() < until) {
+                    Thread.sleep(1); // one at a time: requests that arrive together would share a call
+                }
+            }
+            assertThat(dispatched.get()).as("every slot taken, a call each").isEqualTo(Coalescer.MAX_IN_FLIGHT);
+            Future<?> late = threads.submit(() -> coalescer.decide(prefix + "{late}", new LuaPolicy.Request("", "a", 1, 0)));
+            for (Future<?> call : stuck) {
+                assertThat(call).failsWithin(Duration.ofSeconds(10));
+            }
+            assertThat(late).failsWithin(Duration.ofSeconds(10));
+            until = System.nanoTime() + 5_000_000_000L;
+            while (breaker.failures() < Coalescer.MAX_IN_FLIGHT + 1 && System.nanoTime() < until) {
+                Thread.sleep(1); // the late call is published, and so cancelled, after its caller gave up
+            }
+            Thread.sleep(100); // any second count of it would come by now
+            assertThat(dispatched.get()).as("the late request was sent, in a call of its own").isEqualTo(Coalescer.MAX_IN_FLIGHT + 1);
+            assertThat(breaker.failures()).as("nine calls timed out, each counted once").isEqualTo(Coalescer.MAX_IN_FLIGHT + 1);
+        }
+    }
+
     private interface Action {
         void run() throws Exception;
     }
