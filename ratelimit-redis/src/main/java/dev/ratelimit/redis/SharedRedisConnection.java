@@ -16,6 +16,8 @@ import java.util.Objects;
  */
 public final class SharedRedisConnection implements AutoCloseable {
 
+    private static final Duration MAX_TIMEOUT = Duration.ofDays(365);
+
     private final RedisConnection connection;
 
     private SharedRedisConnection(RedisConnection connection) {
@@ -64,11 +66,19 @@ public final class SharedRedisConnection implements AutoCloseable {
     /**
      * Opens the connection unless open, waiting at most {@code timeout}: for a caller that must
      * not wait out Lettuce's connect timeout, such as a health check while Redis is unreachable.
+     * A zero timeout starts an attempt without waiting for it.
      *
+     * @throws NullPointerException      if {@code timeout} is null
+     * @throws IllegalArgumentException  if {@code timeout} is negative or longer than 365 days
      * @throws RedisUnavailableException if not open by then; an attempt still running is left to
      *                                   finish and is picked up by the next call
      */
     public void open(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        // a year at most, as the builder's durations: its nanoseconds added to System.nanoTime() cannot overflow
+        if (timeout.isNegative() || timeout.compareTo(MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("timeout must not be negative and at most 365d: " + timeout);
+        }
         connection.commands(System.nanoTime() + timeout.toNanos());
     }
 }

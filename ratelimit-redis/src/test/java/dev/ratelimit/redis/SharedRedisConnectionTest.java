@@ -68,4 +68,24 @@ class SharedRedisConnectionTest {
             client.shutdown();
         }
     }
+
+    @Test
+    void openRefusesATimeoutItCannotWaitByName() {
+        RedisClient client = TestRedis.client();
+        try (SharedRedisConnection shared = SharedRedisConnection.of(client)) {
+            // 1000 years overflowed Duration.toNanos(); a negative one answered "still connecting"
+            Duration millennium = Duration.ofDays(365L * 1000);
+            assertThatThrownBy(() -> shared.open(millennium)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("timeout must not be negative and at most 365d: " + millennium);
+            assertThatThrownBy(() -> shared.open(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("timeout must not be negative and at most 365d: PT-1S");
+            assertThatThrownBy(() -> shared.open(null)).isInstanceOf(NullPointerException.class).hasMessage("timeout");
+            assertThat(shared.isOpen()).as("nothing was attempted").isFalse();
+            shared.open(Duration.ofDays(365));
+            assertThat(shared.isOpen()).isTrue();
+            shared.open(Duration.ZERO); // open already: returns at once
+        } finally {
+            client.shutdown();
+        }
+    }
 }
