@@ -7,7 +7,8 @@ import java.util.Objects;
  * What every store shares: its {@link Policy} and the blocking {@link #acquire} loop.
  *
  * <p>A store (in memory, Redis) implements {@code tryAcquire}, {@code peek}, {@code reset} and
- * {@link #reserve}; this class turns them into a wait that never exceeds {@code maxWait}, honours
+ * {@link #reserve}; this class turns them into a wait whose sleeps never end past {@code maxWait}
+ * (a store whose calls take time, such as Redis, returns within {@code maxWait} and one call), honours
  * interruption, and reads time only from the store's {@link Ticker} and waits only through its
  * {@link Sleeper}, so tests can drive it by hand.
  */
@@ -53,11 +54,15 @@ public abstract class AbstractRateLimiter implements RateLimiter {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            long left = Math.max(0, budget - Math.max(0, ticker.read() - start));
-            Reservation reservation = reserve(key, permits, left);
+            Reservation reservation = reserve(key, permits, left(budget, start));
             if (reservation != null) {
                 if (reservation.decision().allowed()) {
-                    sleeper.sleep(reservation.waitNanos());
+                    // A slot with no wait is taken: with the flag set (the caller interrupted during a
+                    // store's call), the admission stands and the flag stays for the caller to see,
+                    // where a sleeper would throw and the permits would be lost.
+                    if (reservation.waitNanos() > 0) {
+                        sleeper.sleep(reservation.waitNanos());
+                    }
                 } else if (Thread.interrupted()) {
                     // A store may wait inside reserve (Redis's LOCAL fallback waits in its local
                     // limiter) and can only answer a denial with the flag set: the interruption wins.
@@ -66,6 +71,11 @@ public abstract class AbstractRateLimiter implements RateLimiter {
                 return reservation.decision();
             }
             Decision decision = tryAcquire(key, permits);
+            // Read after the call, which may take time of its own (a Redis round trip, up to its
+            // command timeout): a retryAfter judged by what was left before it could sleep past
+            // maxWait. So a sleep never ends past maxWait, and acquire returns within maxWait and
+            // the duration of one call, the one that may begin just before maxWait ends.
+            long left = left(budget, start);
             // With nothing left to wait, a denial is final whatever its retryAfter says.
             if (decision.allowed() || decision.retryAfterNanos() > waitable(left) || left == 0) {
                 return decision;
@@ -73,6 +83,11 @@ public abstract class AbstractRateLimiter implements RateLimiter {
             // At least a nanosecond, so that the loop always moves time on and ends by maxWait.
             sleeper.sleep(Math.max(1, decision.retryAfterNanos()));
         }
+    }
+
+    /** What is left of {@code budget} nanoseconds of waiting begun at the ticker reading {@code start}. */
+    private long left(long budget, long start) {
+        return Math.max(0, budget - Math.max(0, ticker.read() - start));
     }
 
     /**

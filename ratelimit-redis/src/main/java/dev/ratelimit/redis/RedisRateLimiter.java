@@ -57,7 +57,6 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     private final CircuitBreaker breaker;
     private final DenyCache denyCache;
     private final Ticker ticker;
-    private final Sleeper sleeper;
     private final boolean redisTime;
     private final long smallestCapacity;
     private final RateLimiter local;
@@ -69,9 +68,8 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
 
     private RedisRateLimiter(Builder b, LuaPolicy lua, RedisConnection connection) {
         // Without a test ticker, decisions use Redis's TIME; the local clock only measures acquire's waits.
-        super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, positiveOnly(b.sleeper));
+        super(lua.policy(), b.ticker == null ? Ticker.system() : b.ticker, b.sleeper);
         this.lua = lua;
-        this.sleeper = b.sleeper;
         this.keys = new KeyLayout(b.keyPrefix, lua.stateName());
         this.connection = connection;
         this.sharedConnection = b.shared != null;
@@ -147,79 +145,31 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     }
 
     /**
-     * All of {@code acquire}'s work but the sleep for a leaky-bucket slot, so that the time its
-     * Redis calls take counts toward {@code maxWait}. Core's loop judges a denial's
-     * {@code retryAfter} by what was left of {@code maxWait} before the call that returned it,
-     * which for an in-memory store is what is left after it; a Redis call may take up to the
-     * command timeout, and core would then sleep past {@code maxWait} and make one more call
-     * after that. Here what is left is read after every call, so a sleep for a {@code retryAfter}
-     * ends within {@code maxWait}, and {@code acquire} returns within {@code maxWait} plus one
-     * command timeout: the call that decides may begin just before {@code maxWait} ends. The
-     * algorithms that do not queue retry {@link #tryAcquire} after each denial's
-     * {@code retryAfter}, as core does, and return a reservation without a wait.
+     * The leaky bucket queues: its script reserves the slot in Redis, and {@link #acquire} waits
+     * for it here. The wait is measured on the local clock (or the test ticker); the decision uses
+     * Redis time. Other algorithms return null, so {@code acquire} retries {@link #tryAcquire},
+     * judging each denial's {@code retryAfter} by what is left of {@code maxWait} after the call.
      *
-     * <p>The leaky bucket queues: its script reserves a slot at most what was left of
-     * {@code maxWait} as the call began after Redis's instant, and {@code acquire} sleeps until it
-     * from the reply (on the local clock or the test ticker), within the same bound. The script
-     * knows the wait only in whole µs, rounded up, so {@code maxWait} is rounded up too: a wait
-     * core would admit (at most {@code maxWait}) is then never refused, and one that is admitted
-     * waits less than a µs past {@code maxWait} at most. When Redis cannot decide, the local
-     * limiter of {@link FailureMode#LOCAL} waits itself, for what the failed call left.
-     *
-     * <p>An interruption during a sleep returns the denial with the flag set, on which
-     * {@code acquire} throws {@link InterruptedException}, consuming nothing; an admission returns
-     * with the flag set, as {@code tryAcquire} does when interrupted during its call.
+     * <p>The script knows the wait only in whole µs, rounded up, so {@code maxWait} is rounded up
+     * too: a wait core would admit (at most {@code maxWait}) is then never refused, and one that is
+     * admitted waits less than a µs past {@code maxWait} at most. When Redis cannot decide, the
+     * local limiter of {@link FailureMode#LOCAL} waits itself, for what the failed call left of
+     * {@code maxWait}.
      */
     @Override
     protected Reservation reserve(String key, long permits, long maxWaitNanos) {
+        if (lua.policy().algorithm() != Algorithm.LEAKY_BUCKET) {
+            return null;
+        }
         long start = ticker.read();
-        if (lua.policy().algorithm() == Algorithm.LEAKY_BUCKET) {
-            Reply reply = call(key, "r", permits, microsUp(maxWaitNanos), Math.floorDiv(start, 1000));
-            if (reply == null) {
-                // The local limiter waits itself (through the same sleeper), for what the call left of maxWait.
-                Duration left = Duration.ofNanos(left(maxWaitNanos, start));
-                return new Reservation(0, fallback(permits, limiter -> limiter.acquire(key, permits, left)));
-            }
-            return new Reservation(reply.allowed() ? 1000 * reply.waitMicros() : 0, reply.decision());
+        Reply reply = call(key, "r", permits, microsUp(maxWaitNanos), Math.floorDiv(start, 1000));
+        if (reply == null) {
+            // The local limiter waits itself (through the same sleeper), so nothing is left to wait
+            // here; the call that failed may have taken up to the command timeout of maxWait.
+            Duration left = Duration.ofNanos(Math.max(0, maxWaitNanos - Math.max(0, ticker.read() - start)));
+            return new Reservation(0, fallback(permits, limiter -> limiter.acquire(key, permits, left)));
         }
-        for (;;) {
-            Decision decision = tryAcquire(key, permits);
-            long left = left(maxWaitNanos, start);
-            // With nothing left to wait, a denial is final whatever its retryAfter says.
-            if (decision.allowed() || left == 0 || decision.retryAfterNanos() > waitable(left)) {
-                return new Reservation(0, decision);
-            }
-            try {
-                // At least a nanosecond, so that the loop always moves time on and ends by maxWait.
-                sleeper.sleep(Math.max(1, decision.retryAfterNanos()));
-                if (Thread.interrupted()) { // as core checks before each try: a sleeper need not
-                    throw new InterruptedException();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new Reservation(0, decision);
-            }
-        }
-    }
-
-    /** What is left of {@code maxWaitNanos} counted from the ticker reading {@code start}. */
-    private long left(long maxWaitNanos, long start) {
-        return Math.max(0, maxWaitNanos - Math.max(0, ticker.read() - start));
-    }
-
-    /**
-     * The sleeper core's {@code acquire} sleeps a reservation's wait with: a reservation without
-     * a wait, every admission but a leaky-bucket slot's, returns at once even with the interrupt
-     * flag set (which a call interrupted on its way sets again), rather than throwing with the
-     * permits taken.
-     */
-    private static Sleeper positiveOnly(Sleeper sleeper) {
-        Objects.requireNonNull(sleeper, "sleeper");
-        return nanos -> {
-            if (nanos > 0) {
-                sleeper.sleep(nanos);
-            }
-        };
+        return new Reservation(reply.allowed() ? 1000 * reply.waitMicros() : 0, reply.decision());
     }
 
     /**
@@ -372,9 +322,9 @@ public final class RedisRateLimiter extends AbstractRateLimiter implements AutoC
     }
 
     /**
-     * Redis reports a token's wait in whole µs, rounded up, so the wait {@link #reserve} may sleep
-     * for is rounded up alike, as it rounds the leaky bucket's {@code maxWait}: an admitted wait
-     * then ends less than a µs past {@code maxWait} at most.
+     * Redis reports a token's wait in whole µs, rounded up, so the wait {@link #acquire} may make is
+     * rounded up alike, as {@link #reserve} rounds the leaky bucket's {@code maxWait}: an admitted
+     * wait then ends less than a µs past {@code maxWait} at most.
      */
     @Override
     protected long waitable(long leftNanos) {
