@@ -1,11 +1,12 @@
 package dev.ratelimit.redis;
 
 import io.lettuce.core.cluster.SlotHash;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -122,9 +123,20 @@ final class Coalescer {
          * a call, whose outcome the breaker hears of, or in none, and then its caller tells the
          * breaker: never both, never neither.
          */
-        private final AtomicBoolean claimed = new AtomicBoolean();
+        @SuppressWarnings("unused") // through CLAIMED, without an AtomicBoolean to allocate per request
+        private volatile boolean claimed;
         int index;                 // written before the call is sent, read after its reply completes
         volatile Lane.Batch batch; // the call it went in, once sent
+
+        private static final VarHandle CLAIMED;
+
+        static {
+            try {
+                CLAIMED = MethodHandles.lookup().findVarHandle(Call.class, "claimed", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
 
         Call(String key, LuaPolicy.Request request, long deadline) {
             this.key = key;
@@ -134,7 +146,7 @@ final class Coalescer {
 
         /** Claims the request, for a call or for being given up unsent; true if nothing had claimed it. */
         boolean claim() {
-            return claimed.compareAndSet(false, true);
+            return CLAIMED.compareAndSet(this, false, true);
         }
     }
 
