@@ -25,10 +25,10 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  */
 public final class ClientIpResolver {
 
-    private final List<Cidr> trusted;
     /** The NAT64 well-known prefix, {@code 64:ff9b::/96}. */
     private static final byte[] NAT64_PREFIX = {0, 0x64, (byte) 0xff, (byte) 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
 
+    private final List<Cidr> trusted;
     private final int ipv6PrefixLength;
     private final ForwardedHeader header;
 
