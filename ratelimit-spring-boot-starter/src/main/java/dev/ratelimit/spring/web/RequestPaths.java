@@ -90,7 +90,13 @@ final class RequestPaths {
          * and a rule must count the request whichever it does.
          */
         boolean covers(Path path) {
-            for (Path form = path; form != null; form = form.next) {
+            if (matches(path)) {
+                return true;
+            }
+            // The loop starts from the next form, never from path itself: a plain path (no other
+            // form) then stays in registers, where a loop variable that could hold it would make C2
+            // allocate it.
+            for (Path form = path.next; form != null; form = form.next) {
                 if (matches(form)) {
                     return true;
                 }
@@ -100,7 +106,10 @@ final class RequestPaths {
 
         /** Whether an exclusion on this pattern leaves {@code path} out: in every form, for the same reason. */
         boolean excludes(Path path) {
-            for (Path form = path; form != null; form = form.next) {
+            if (!matches(path)) {
+                return false;
+            }
+            for (Path form = path.next; form != null; form = form.next) { // from the next form, as in covers
                 if (!matches(form)) {
                     return false;
                 }
