@@ -120,6 +120,14 @@ final class RedisStore implements AutoCloseable {
      * never opened (Redis was down at start-up) is tried again first, for at most the command
      * timeout: limiters open it only when a request needs them, so with no limiter yet, or no
      * traffic, nothing else would, and the store would be reported down for good.
+     *
+     * <p>Likewise a limiter whose latest call failed is probed: its circuit breaker closes only when
+     * a call succeeds, and a rule or tier may see no request for hours, or none at all once a
+     * readiness probe that includes this check has taken the node out of service. The probe is a
+     * reset of {@link #PROBE_KEY}, which the breaker lets through at most once a
+     * {@code circuit-breaker-wait}; it decides nothing, so no fallback decision is counted, and a
+     * failed one counts as a failed call. Probing stops at the first failure, so a check during an
+     * outage waits at most one command timeout.
      */
     boolean isAvailable() {
         if (!connection.isOpen()) {
@@ -129,8 +137,26 @@ final class RedisStore implements AutoCloseable {
                 return false; // still down, or still connecting: the next check tries again
             }
         }
-        return connection.isOpen() && limiters.stream().allMatch(RedisRateLimiter::isAvailable);
+        if (!connection.isOpen()) {
+            return false;
+        }
+        for (RedisRateLimiter limiter : limiters) {
+            if (!limiter.isAvailable()) {
+                try {
+                    limiter.reset(PROBE_KEY);
+                } catch (RedisUnavailableException e) {
+                    return false; // still failing, or the breaker's wait has not passed: the next check tries again
+                }
+            }
+        }
+        return true;
     }
+
+    /**
+     * The key a health check resets to probe a limiter. No client has it: every key the starter
+     * builds starts with its source ({@code ip:}, {@code key:}, ...).
+     */
+    static final String PROBE_KEY = "ratelimit-health-probe";
 
     /** Seconds a client should wait before retrying while Redis cannot decide: the breaker's wait, rounded up. */
     long retryAfterSeconds() {

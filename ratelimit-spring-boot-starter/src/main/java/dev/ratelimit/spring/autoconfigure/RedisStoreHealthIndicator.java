@@ -6,10 +6,11 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * The Redis store as its limiters see it: DOWN from a failed or timed-out call until a later call
- * succeeds, whatever the failure mode, with the mode and the counters in the details. Cheap: it
- * reads the limiters' counters and sends nothing to Redis (Spring Data Redis's own {@code redis}
- * indicator pings it), except that while the store's connection has never opened it tries to open
- * it, waiting at most the command timeout (see {@link RedisStore#isAvailable()}).
+ * succeeds, whatever the failure mode, with the mode and the counters in the details. Cheap: while
+ * UP it reads the limiters' counters and sends nothing to Redis (Spring Data Redis's own
+ * {@code redis} indicator pings it); while DOWN it tries to open a connection that never opened,
+ * and probes each failed limiter at most once a circuit-breaker wait, so that it turns UP when
+ * Redis answers though no request comes (see {@link RedisStore#isAvailable()}).
  */
 final class RedisStoreHealthIndicator implements HealthIndicator {
 
@@ -21,6 +22,7 @@ final class RedisStoreHealthIndicator implements HealthIndicator {
 
     @Override
     public Health health() {
+        boolean available = store.isAvailable(); // first: its probes may add to the counters
         long failedCalls = 0;
         long fallbackDecisions = 0;
         long savedCalls = 0;
@@ -33,7 +35,7 @@ final class RedisStoreHealthIndicator implements HealthIndicator {
                 lastFailure = limiter.lastFailure().isEmpty() ? lastFailure : limiter.lastFailure();
             }
         }
-        Health.Builder health = store.isAvailable() ? Health.up() : Health.down();
+        Health.Builder health = available ? Health.up() : Health.down();
         return health.withDetail("failureMode", store.failureMode().name().toLowerCase())
                 .withDetail("limiters", store.limiters().size())
                 .withDetail("failedCalls", failedCalls)

@@ -229,6 +229,43 @@ class RateLimitRedisAutoConfigurationTests {
         }
     }
 
+    /**
+     * Each limiter has its own circuit breaker, and only a call closes it. After an outage the
+     * indicator stayed DOWN, with Redis answering, until every limiter that had failed decided again:
+     * for a rule or tier that sees no traffic, for good; and for every limiter once a probe that
+     * includes this indicator takes the node out of service, since no request then arrives to close
+     * a breaker. Here no request follows the outage at all.
+     */
+    @Test
+    void healthTurnsUpOnceRedisAnswersAgainThoughNoRequestFollowsTheOutage() {
+        int port = RedisProcess.freePort();
+        try (RedisProcess server = new RedisProcess(port)) {
+            redis(server.uri(), "ratelimit.redis.circuit-breaker-wait=1ms").run(context -> {
+                HealthIndicator indicator = context.getBean("rateLimitRedisHealthIndicator", HealthIndicator.class);
+                assertThat(take(context, "api", "client")).isTrue();
+                assertThat(take(context, "login", "client")).isTrue();
+                server.kill();
+                assertThat(take(context, "api", "client")).as("open: admitted without Redis").isTrue();
+                assertThat(take(context, "login", "client")).as("open: admitted without Redis").isTrue();
+                assertThat(indicator.health().getStatus()).isEqualTo(Status.DOWN);
+                assertThat(indicator.health().getStatus()).as("still down: a failed probe keeps it so").isEqualTo(Status.DOWN);
+
+                try (RedisProcess again = new RedisProcess(port)) {
+                    // The breakers let a call through once their wait (1 ms) has passed; allow a few checks.
+                    List<Status> seen = new ArrayList<>();
+                    for (int i = 0; i < 50 && !Status.UP.equals(lastOf(seen)); i++) {
+                        seen.add(indicator.health().getStatus());
+                    }
+                    assertThat(seen).as("health while Redis answers again on port %d", port).endsWith(Status.UP);
+                    Health up = indicator.health();
+                    assertThat(up.getStatus()).isEqualTo(Status.UP);
+                    assertThat(up.getDetails()).as("a health check decides nothing").containsEntry("fallbackDecisions", 2L);
+                    assertThat(take(context, "api", "client")).isTrue();
+                }
+            });
+        }
+    }
+
     @Test
     void healthTurnsUpOnceARedisThatWasDownAtStartUpAnswersThoughNoLimiterExists() {
         int port = RedisProcess.freePort();
