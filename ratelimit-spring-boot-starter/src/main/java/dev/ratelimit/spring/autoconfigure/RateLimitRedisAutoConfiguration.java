@@ -88,7 +88,9 @@ public final class RateLimitRedisAutoConfiguration {
             if (lettuce.getNativeClient() == null) {
                 lettuce.start(); // normally started already: the factory starts early by default
             }
-            return new RedisStore(lettuce.getRequiredNativeClient(), properties);
+            // Started after the factory, so that a restart of the context finds the factory's new client.
+            int phase = lettuce.getPhase() == Integer.MAX_VALUE ? Integer.MAX_VALUE : lettuce.getPhase() + 1;
+            return new RedisStore(lettuce::getRequiredNativeClient, phase, properties);
         }
 
         @Bean

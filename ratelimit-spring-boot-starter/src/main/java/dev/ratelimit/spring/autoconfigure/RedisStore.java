@@ -1,6 +1,8 @@
 package dev.ratelimit.spring.autoconfigure;
 
+import dev.ratelimit.core.Decision;
 import dev.ratelimit.core.Policy;
+import dev.ratelimit.core.RateLimiter;
 import dev.ratelimit.redis.FailureMode;
 import dev.ratelimit.redis.RedisRateLimiter;
 import dev.ratelimit.redis.RedisUnavailableException;
@@ -12,9 +14,11 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.context.SmartLifecycle;
 
 /**
  * The Redis store: one {@link SharedRedisConnection} on Spring Data Redis's Lettuce client, and
@@ -22,29 +26,44 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * keys carry its name after the prefix, so two rules never share a client's state, just as they
  * never share an in-memory limiter. Closing the store closes the connection, not the client,
  * which Spring Data Redis owns.
+ *
+ * <p>Stopping the context (a CRaC checkpoint does) shuts that client down, and starting it again
+ * builds a new one. So the store is a {@link SmartLifecycle} started after the connection factory:
+ * on a start that finds a new client it opens its connection there and rebuilds every limiter on
+ * it, behind the {@link RateLimiter} it handed out (the counts are in Redis; only the node's deny
+ * cache and breaker start afresh). Without that, every later call would fail on the closed
+ * connection, and failure mode {@code open} would admit everything.
  */
-final class RedisStore implements AutoCloseable {
+final class RedisStore implements AutoCloseable, SmartLifecycle {
 
     private static final Log LOG = LogFactory.getLog(RedisStore.class);
 
-    private final SharedRedisConnection connection;
+    private final Supplier<AbstractRedisClient> clients;
+    private final int phase;
     private final RateLimitRedisProperties properties;
     private final FailureMode failureMode;
-    private final List<RedisRateLimiter> limiters = new CopyOnWriteArrayList<>();
+    private final List<StoreLimiter> limiters = new CopyOnWriteArrayList<>();
+    private volatile AbstractRedisClient client;
+    private volatile SharedRedisConnection connection;
+    private volatile boolean running;
 
     /**
      * Checks the properties and connects. An unreachable Redis stops the application in
      * {@link FailureMode#CLOSED}; otherwise it is logged, and limiters connect once Redis answers.
      *
      * @throws InvalidConfigurationPropertyValueException naming a bad {@code ratelimit.redis.*} value
+     * @param clients  Spring Data Redis's current native client, which a restart of the context replaces
+     * @param phase    this store's lifecycle phase: after the connection factory's, so that it starts later
      * @throws RedisStoreException                        in CLOSED mode, when Redis does not answer
      */
-    RedisStore(AbstractRedisClient client, RateLimitRedisProperties properties) {
+    RedisStore(Supplier<AbstractRedisClient> clients, int phase, RateLimitRedisProperties properties) {
         check(properties);
+        this.clients = clients;
+        this.phase = phase;
         this.properties = properties;
         this.failureMode = FailureMode.valueOf(properties.getFailureMode().name());
-        this.connection = client instanceof RedisClusterClient cluster ? SharedRedisConnection.of(cluster)
-                : SharedRedisConnection.of((RedisClient) client);
+        this.client = clients.get();
+        this.connection = connectionOn(client);
         try {
             connection.connect();
         } catch (RedisUnavailableException e) {
@@ -58,6 +77,11 @@ final class RedisStore implements AutoCloseable {
             LOG.warn("Redis did not answer at start-up; rate limits are decided by ratelimit.redis.failure-mode="
                     + properties.getFailureMode().name().toLowerCase() + " until it does: " + e.getMessage());
         }
+    }
+
+    private static SharedRedisConnection connectionOn(AbstractRedisClient client) {
+        return client instanceof RedisClusterClient cluster ? SharedRedisConnection.of(cluster)
+                : SharedRedisConnection.of((RedisClient) client);
     }
 
     private static void check(RateLimitRedisProperties properties) {
@@ -86,9 +110,15 @@ final class RedisStore implements AutoCloseable {
      *
      * @throws RedisUnavailableException in CLOSED mode, when Redis cannot be reached in time
      */
-    RedisRateLimiter create(String name, Policy policy) {
-        RedisRateLimiter limiter = RedisRateLimiter.builder()
-                .connection(connection)
+    synchronized RateLimiter create(String name, Policy policy) {
+        StoreLimiter limiter = new StoreLimiter(name, policy, build(connection, name, policy));
+        limiters.add(limiter);
+        return limiter;
+    }
+
+    private RedisRateLimiter build(SharedRedisConnection on, String name, Policy policy) {
+        return RedisRateLimiter.builder()
+                .connection(on)
                 .policy(policy)
                 .keyPrefix(properties.getKeyPrefix() + escape(name) + ":")
                 .commandTimeout(properties.getCommandTimeout())
@@ -97,8 +127,50 @@ final class RedisStore implements AutoCloseable {
                 .localDenyCache(properties.getDenyCache().isEnabled())
                 .localDenyCacheSize(properties.getDenyCache().getSize())
                 .build();
-        limiters.add(limiter);
-        return limiter;
+    }
+
+    /**
+     * Moves to the factory's client if a restart replaced it: a new connection, and every limiter
+     * rebuilt on it. Redis being down then is no reason to fail the start: the limiters decide by
+     * the failure mode and connect on their probes, as after a start-up in open mode.
+     */
+    @Override
+    public synchronized void start() {
+        AbstractRedisClient current = clients.get();
+        if (current != client) {
+            SharedRedisConnection old = connection;
+            SharedRedisConnection fresh = connectionOn(current);
+            for (StoreLimiter limiter : limiters) {
+                limiter.delegate = build(fresh, limiter.name, limiter.policy);
+            }
+            client = current;
+            connection = fresh;
+            old.close();
+            try {
+                fresh.connect();
+            } catch (RedisUnavailableException e) {
+                LOG.warn("Redis did not answer when the application started again; rate limits are decided by"
+                        + " ratelimit.redis.failure-mode=" + properties.getFailureMode().name().toLowerCase()
+                        + " until it does: " + e.getMessage());
+            }
+        }
+        running = true;
+    }
+
+    /** Nothing to do: the factory's stop closes the client under the connection, and a start replaces both. */
+    @Override
+    public void stop() {
+        running = false;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return phase;
     }
 
     /** A limiter name as key text: '%', '{' and '}' escaped, so no name can open a hash tag. */
@@ -110,9 +182,9 @@ final class RedisStore implements AutoCloseable {
         return failureMode;
     }
 
-    /** The limiters created so far. */
+    /** The limiters created so far, as they are now. */
     List<RedisRateLimiter> limiters() {
-        return limiters;
+        return limiters.stream().map(limiter -> limiter.delegate).toList();
     }
 
     /**
@@ -130,6 +202,7 @@ final class RedisStore implements AutoCloseable {
      * outage waits at most one command timeout.
      */
     boolean isAvailable() {
+        SharedRedisConnection connection = this.connection;
         if (!connection.isOpen()) {
             try {
                 connection.open(properties.getCommandTimeout());
@@ -140,7 +213,7 @@ final class RedisStore implements AutoCloseable {
         if (!connection.isOpen()) {
             return false;
         }
-        for (RedisRateLimiter limiter : limiters) {
+        for (RedisRateLimiter limiter : limiters()) {
             if (!limiter.isAvailable()) {
                 try {
                     limiter.reset(PROBE_KEY);
@@ -166,7 +239,51 @@ final class RedisStore implements AutoCloseable {
 
     @Override
     public void close() {
-        limiters.forEach(RedisRateLimiter::close);
+        limiters().forEach(RedisRateLimiter::close);
         connection.close();
+    }
+
+    /** What the enforcer holds: the limiter on the store's current connection. */
+    private static final class StoreLimiter implements RateLimiter {
+
+        private final String name;
+        private final Policy policy;
+        private volatile RedisRateLimiter delegate;
+
+        StoreLimiter(String name, Policy policy, RedisRateLimiter delegate) {
+            this.name = name;
+            this.policy = policy;
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Decision tryAcquire(String key) {
+            return delegate.tryAcquire(key);
+        }
+
+        @Override
+        public Decision tryAcquire(String key, long permits) {
+            return delegate.tryAcquire(key, permits);
+        }
+
+        @Override
+        public Decision peek(String key) {
+            return delegate.peek(key);
+        }
+
+        @Override
+        public Decision acquire(String key, long permits, Duration maxWait) throws InterruptedException {
+            return delegate.acquire(key, permits, maxWait);
+        }
+
+        @Override
+        public void reset(String key) {
+            delegate.reset(key);
+        }
+
+        @Override
+        public Policy policy() {
+            return delegate.policy();
+        }
     }
 }

@@ -138,8 +138,9 @@ class RateLimitRedisAutoConfigurationTests {
         ApplicationContextRunner node = redis(sharedRedis(), "ratelimit.redis.key-prefix=" + prefix);
         node.run(first -> node.run(second -> {
             assertThat(first).hasSingleBean(RedisStore.class);
-            assertThat(first.getBean(RateLimiterFactory.class).create("probe", policy()))
-                    .isInstanceOf(RedisRateLimiter.class);
+            int before = first.getBean(RedisStore.class).limiters().size();
+            first.getBean(RateLimiterFactory.class).create("probe", policy());
+            assertThat(first.getBean(RedisStore.class).limiters()).as("made by the Redis store").hasSize(before + 1);
             List<Boolean> decisions = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 decisions.add(take(first, "api", "client"));
@@ -150,6 +151,25 @@ class RateLimitRedisAutoConfigurationTests {
             assertThat(take(first, "login", "client")).as("another rule keeps its own state").isTrue();
             assertThat(take(first, "api", "other")).as("another client too").isTrue();
         }));
+    }
+
+    @Test
+    void aContextStoppedAndStartedAgainKeepsEnforcingThroughRedis() {
+        // Stopping the context (as a CRaC checkpoint does) shuts Spring Data Redis's client down, and
+        // starting it builds a new one: the store must move to it, or in open mode admit everything.
+        redis(sharedRedis()).run(context -> {
+            assertThat(take(context, "api", "client")).isTrue();
+            assertThat(take(context, "api", "client")).isTrue();
+            context.stop();
+            context.start();
+            List<Boolean> decisions = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                decisions.add(take(context, "api", "client"));
+            }
+            assertThat(decisions).as("5 an hour, 2 taken before the restart").containsExactly(true, true, true, false);
+            assertThat(context.getBean("rateLimitRedisHealthIndicator", HealthIndicator.class).health().getStatus())
+                    .isEqualTo(Status.UP);
+        });
     }
 
     @Test
