@@ -54,7 +54,8 @@ final class RedisStore implements AutoCloseable, SmartLifecycle {
      * @throws InvalidConfigurationPropertyValueException naming a bad {@code ratelimit.redis.*} value
      * @param clients  Spring Data Redis's current native client, which a restart of the context replaces
      * @param phase    this store's lifecycle phase: after the connection factory's, so that it starts later
-     * @throws RedisStoreException                        in CLOSED mode, when Redis does not answer
+     * @throws RedisStoreException                        in CLOSED mode, when Redis does not answer; in any
+     *                                                    mode, when the client has no Redis to connect to
      */
     RedisStore(Supplier<AbstractRedisClient> clients, int phase, RateLimitRedisProperties properties) {
         check(properties);
@@ -67,6 +68,16 @@ final class RedisStore implements AutoCloseable, SmartLifecycle {
         try {
             connection.connect();
         } catch (RedisUnavailableException e) {
+            if (e.getCause() instanceof IllegalStateException) {
+                // Lettuce's answer for a client built without a RedisURI, as Spring Data Redis builds it
+                // for a static master/replica set-up: no outage, so no probe would ever connect.
+                connection.close();
+                throw new RedisStoreException("ratelimit.store=redis cannot connect through the"
+                        + " LettuceConnectionFactory's native client, which has no Redis to connect to: "
+                        + e.getCause().getMessage(),
+                        "Configure the factory with one Redis (a RedisStandaloneConfiguration or spring.data.redis.url),"
+                                + " Sentinel or Cluster; a static master/replica set-up is not supported.", e);
+            }
             if (failureMode == FailureMode.CLOSED) {
                 connection.close();
                 throw new RedisStoreException("Redis did not answer at start-up, and ratelimit.redis.failure-mode is"

@@ -36,6 +36,7 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
+import org.springframework.data.redis.connection.RedisStaticMasterReplicaConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
@@ -350,6 +351,22 @@ class RateLimitRedisAutoConfigurationTests {
                     assertThat(analysis.getDescription()).startsWith("ratelimit.store=redis does not support a static"
                             + " master/replica set-up (spring.data.redis.masterreplica.nodes)");
                     assertThat(analysis.getAction()).contains("use Sentinel or Cluster");
+                });
+    }
+
+    @Test
+    void aStaticMasterReplicaFactoryOfTheApplicationsOwnStopsItInOpenModeToo() {
+        // Not set through spring.data.redis, so Boot's connection details do not show it; the native
+        // client then has no node, and open mode would admit everything for good.
+        RedisStaticMasterReplicaConfiguration masterReplica = new RedisStaticMasterReplicaConfiguration(
+                TestRedis.uri().getHost(), TestRedis.uri().getPort());
+        redis(sharedRedis(), "ratelimit.redis.failure-mode=open")
+                .withBean(LettuceConnectionFactory.class, () -> new LettuceConnectionFactory(masterReplica))
+                .run(context -> {
+                    FailureAnalysis analysis = analyze(context);
+                    assertThat(analysis.getDescription()).startsWith("ratelimit.store=redis cannot connect through the"
+                            + " LettuceConnectionFactory's native client, which has no Redis to connect to");
+                    assertThat(analysis.getAction()).contains("static master/replica").contains("Sentinel or Cluster");
                 });
     }
 
