@@ -15,6 +15,7 @@ import java.util.function.UnaryOperator;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
@@ -37,10 +38,14 @@ import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
  * {@code key:<api key>}, {@code user:alice}); it may span several path segments, as a grouped IPv6
  * client does ({@code ip:2001:db8:0:1:0:0:0:0/64}), and so may {@code {rule}}, for a rule whose
  * name holds {@code /}: the longest rule name the path starts with is the rule. Keys are never
- * listed, and responses show them redacted ({@link ClientKeys#redact}). The endpoint can reset
- * limits: expose it only where operators alone can reach it.
+ * listed, and responses show them redacted ({@link ClientKeys#redact}).
+ *
+ * <p>Its access is read-only by default: the {@code DELETE} is a web operation only with
+ * {@code management.endpoint.ratelimits.access: unrestricted}, so exposing the endpoint to look at
+ * clients does not also let whoever reaches it reset their limits. Even so, expose it only where
+ * operators alone can reach it.
  */
-@WebEndpoint(id = "ratelimits")
+@WebEndpoint(id = "ratelimits", defaultAccess = Access.READ_ONLY)
 public final class RateLimitsEndpoint {
 
     private static final Log LOG = LogFactory.getLog(RateLimitsEndpoint.class);

@@ -14,9 +14,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.actuate.autoconfigure.endpoint.EndpointAutoConfiguration;
+import org.springframework.boot.actuate.autoconfigure.endpoint.web.WebEndpointAutoConfiguration;
+import org.springframework.boot.actuate.endpoint.OperationType;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointsSupplier;
+import org.springframework.boot.actuate.endpoint.web.WebOperation;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.AssertableWebApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 
@@ -92,6 +98,29 @@ class OperationsAutoConfigurationTests {
         runner.withPropertyValues("management.endpoints.web.exposure.include=ratelimits",
                         "management.endpoint.ratelimits.access=NONE")
                 .run(context -> assertThat(context).doesNotHaveBean(RateLimitsEndpoint.class));
+    }
+
+    /**
+     * The endpoint's DELETE resets a client's limits: exposing the endpoint must not open that to
+     * whoever can reach it, so only its reads are web operations until access is widened.
+     */
+    @Test
+    void theEndpointOnlyReadsUntilItsAccessIsUnrestricted() {
+        WebApplicationContextRunner web = runner.withConfiguration(AutoConfigurations.of(
+                        EndpointAutoConfiguration.class, WebEndpointAutoConfiguration.class))
+                .withPropertyValues("management.endpoints.web.exposure.include=ratelimits");
+        web.run(context -> assertThat(operations(context)).containsOnly(OperationType.READ));
+        web.withPropertyValues("management.endpoint.ratelimits.access=UNRESTRICTED")
+                .run(context -> assertThat(operations(context)).contains(OperationType.READ, OperationType.DELETE));
+    }
+
+    private static List<OperationType> operations(AssertableWebApplicationContext context) {
+        assertThat(context).hasNotFailed();
+        return context.getBean(WebEndpointsSupplier.class).getEndpoints().stream()
+                .filter(endpoint -> endpoint.getEndpointId().toString().equals("ratelimits"))
+                .flatMap(endpoint -> endpoint.getOperations().stream())
+                .map(WebOperation::getType)
+                .toList();
     }
 
     @Test
